@@ -1,0 +1,84 @@
+#include "cpu/cpu_backend.hpp"
+
+#include <string>
+#include <vector>
+
+#include "cpu/reference/reference.hpp"
+
+namespace upconv::detail {
+namespace {
+
+class ReferenceConvKernel final : public OpKernel {
+ public:
+  ReferenceConvKernel(const ConvDesc& d, const float* w, const float* b)
+      : desc_(d), weight_(w, w + d.weight_count()), bias_(b ? std::vector<float>(b, b + d.c_out) : std::vector<float>{}) {}
+  Status run(const OpArgs& a) override {
+    ref::conv(desc_, a.x, a.xd, weight_.data(), bias_.empty() ? nullptr : bias_.data(), a.y, a.yd);
+    return {};
+  }
+
+ private:
+  ConvDesc desc_;
+  std::vector<float> weight_, bias_;
+};
+
+class ReferenceShuffleKernel final : public OpKernel {
+ public:
+  explicit ReferenceShuffleKernel(const ShuffleDesc& d) : desc_(d) {}
+  Status run(const OpArgs& a) override {
+    ref::pixel_shuffle(desc_, a.x, a.xd, a.y, a.yd);
+    return {};
+  }
+
+ private:
+  ShuffleDesc desc_;
+};
+
+class ReferenceUnpoolKernel final : public OpKernel {
+ public:
+  Status run(const OpArgs& a) override {
+    ref::max_unpool2d(a.x, a.indices, a.xd, a.y, a.yd);
+    return {};
+  }
+};
+
+class ReferenceResampleKernel final : public OpKernel {
+ public:
+  explicit ReferenceResampleKernel(const ResampleDesc& d) : desc_(d) {}
+  Status run(const OpArgs& a) override {
+    ref::resample(desc_, a.x, a.xd, a.y, a.yd);
+    return {};
+  }
+
+ private:
+  ResampleDesc desc_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {}
+  BackendKind kind() const noexcept override { return BackendKind::cpu; }
+  std::string description() const override {
+    return "cpu (" + std::to_string(pool_->size()) + " thread" + (pool_->size() == 1 ? "" : "s") + ")";
+  }
+
+  Result<std::unique_ptr<OpKernel>> prepare(const OpDesc& desc, const float* weight, const float* bias) override {
+    if (const auto* c = std::get_if<ConvDesc>(&desc))
+      return std::unique_ptr<OpKernel>(new ReferenceConvKernel(*c, weight, bias));
+    if (const auto* s = std::get_if<ShuffleDesc>(&desc))
+      return std::unique_ptr<OpKernel>(new ReferenceShuffleKernel(*s));
+    if (std::holds_alternative<UnpoolDesc>(desc)) return std::unique_ptr<OpKernel>(new ReferenceUnpoolKernel());
+    return std::unique_ptr<OpKernel>(new ReferenceResampleKernel(std::get<ResampleDesc>(desc)));
+  }
+
+ private:
+  std::shared_ptr<ThreadPool> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> create_cpu_backend(std::shared_ptr<ThreadPool> pool) {
+  return std::make_unique<CpuBackend>(std::move(pool));
+}
+
+}  // namespace upconv::detail

@@ -1,0 +1,103 @@
+// Plan creation and execution: validate, let the backend prepare, then check every run's
+// operands before a kernel sees them.
+#include <string>
+
+#include "runtime/context_impl.hpp"
+#include "runtime/validate.hpp"
+
+namespace upconv {
+namespace {
+
+using detail::OpDesc;
+
+Result<Plan> prepare(Context& context, Result<OpDesc> desc, const float* weight, const float* bias) {
+  if (!desc.ok()) return desc.status();
+  if (!context.impl()) return invalid_argument("context is empty (moved from)");
+  auto kernel = context.impl()->backend->prepare(*desc, weight, bias);
+  if (!kernel.ok()) return kernel.status();
+  return Plan(std::make_unique<detail::PlanImpl>(context.impl(), std::move(desc).value(), std::move(kernel).value()));
+}
+
+template <class D>
+Result<OpDesc> widen(Result<D> d) {
+  if (!d.ok()) return d.status();
+  return OpDesc(std::move(d).value());
+}
+
+Status check_bias(const Tensor* bias) {
+  if (bias && bias->rank() != 1)
+    return invalid_argument("bias must have rank 1, got shape " + shape_to_string(bias->shape()));
+  return {};
+}
+
+}  // namespace
+
+Plan::Plan(std::unique_ptr<detail::PlanImpl> impl) : impl_(std::move(impl)) {}
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+Plan::~Plan() = default;
+
+Result<Shape> Plan::output_shape(const Shape& input) const {
+  auto io = detail::resolve_io(impl_->desc(), input);
+  if (!io.ok()) return io.status();
+  return detail::output_shape_of(impl_->desc(), io->out);
+}
+
+Status Plan::run(const Tensor& input, Tensor& output) {
+  if (std::holds_alternative<detail::UnpoolDesc>(impl_->desc()))
+    return invalid_argument("max_unpool2d needs indices: call run(input, indices, output)");
+  auto io = detail::resolve_io(impl_->desc(), input.shape());
+  if (!io.ok()) return io.status();
+  output.resize(detail::output_shape_of(impl_->desc(), io->out));
+  return impl_->kernel().run({input.data(), io->in, nullptr, output.data(), io->out});
+}
+
+Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output) {
+  if (!std::holds_alternative<detail::UnpoolDesc>(impl_->desc()))
+    return invalid_argument("only max_unpool2d takes indices");
+  auto io = detail::resolve_io(impl_->desc(), input.shape());
+  if (!io.ok()) return io.status();
+  if (indices.shape() != input.shape())
+    return invalid_argument("indices shape " + shape_to_string(indices.shape()) + " must equal input shape " +
+                            shape_to_string(input.shape()));
+  const int64_t plane = io->out.plane();
+  for (int64_t i = 0; i < indices.size(); ++i) {
+    const int64_t v = indices.data()[i];
+    if (v < 0 || v >= plane)
+      return invalid_argument("indices element " + std::to_string(i) + " = " + std::to_string(v) +
+                              " is outside the output plane of " + std::to_string(plane) + " elements");
+  }
+  output.resize(detail::output_shape_of(impl_->desc(), io->out));
+  return impl_->kernel().run({input.data(), io->in, indices.data(), output.data(), io->out});
+}
+
+Result<Plan> make_conv(Context& context, const ConvParams& params, const Tensor& weight, const Tensor* bias) {
+  UPCONV_RETURN_IF_ERROR(check_bias(bias));
+  return prepare(context, widen(detail::make_conv_desc(params, weight.shape(), bias ? bias->size() : -1)),
+                 weight.data(), bias ? bias->data() : nullptr);
+}
+
+Result<Plan> make_conv_transpose(Context& context, const ConvTransposeParams& params, const Tensor& weight,
+                                 const Tensor* bias) {
+  UPCONV_RETURN_IF_ERROR(check_bias(bias));
+  return prepare(context, widen(detail::make_conv_transpose_desc(params, weight.shape(), bias ? bias->size() : -1)),
+                 weight.data(), bias ? bias->data() : nullptr);
+}
+
+Result<Plan> make_pixel_shuffle(Context& context, const PixelShuffleParams& params) {
+  return prepare(context, widen(detail::make_shuffle_desc(params, false)), nullptr, nullptr);
+}
+Result<Plan> make_pixel_unshuffle(Context& context, const PixelShuffleParams& params) {
+  return prepare(context, widen(detail::make_shuffle_desc(params, true)), nullptr, nullptr);
+}
+Result<Plan> make_max_unpool2d(Context& context, const MaxUnpool2dParams& params) {
+  return prepare(context, widen(detail::make_unpool_desc(params)), nullptr, nullptr);
+}
+Result<Plan> make_upsample_nearest2d(Context& context, const UpsampleParams& params) {
+  return prepare(context, widen(detail::make_resample_desc(params, false)), nullptr, nullptr);
+}
+Result<Plan> make_bed_of_nails2d(Context& context, const UpsampleParams& params) {
+  return prepare(context, widen(detail::make_resample_desc(params, true)), nullptr, nullptr);
+}
+
+}  // namespace upconv
