@@ -27,6 +27,9 @@ class OpKernel {
  public:
   virtual ~OpKernel() = default;
   virtual Status run(const OpArgs& args) = 0;
+  /// Device time of the last run in milliseconds, where the backend measures it (Vulkan
+  /// timestamp queries); -1 where it does not.
+  virtual double last_device_time_ms() const { return -1.0; }
 };
 
 /// A backend: turns validated descriptors (and weights in the layout of ConvDesc) into kernels.

@@ -23,6 +23,7 @@ class PlanImpl {
 
   const OpDesc& desc() const noexcept { return desc_; }
   OpKernel& kernel() noexcept { return *kernel_; }
+  const OpKernel& kernel() const noexcept { return *kernel_; }
   ContextImpl& context() noexcept { return *ctx_; }
 
  private:

@@ -43,6 +43,8 @@ Result<Shape> Plan::output_shape(const Shape& input) const {
   return detail::output_shape_of(impl_->desc(), io->out);
 }
 
+double Plan::last_device_time_ms() const { return impl_->kernel().last_device_time_ms(); }
+
 Status Plan::run(const Tensor& input, Tensor& output) {
   if (std::holds_alternative<detail::UnpoolDesc>(impl_->desc()))
     return invalid_argument("max_unpool2d needs indices: call run(input, indices, output)");

@@ -98,6 +98,10 @@ class Plan {
   /// max_unpool2d: `indices` has the input's shape. Other ops reject this overload.
   Status run(const Tensor& input, const IndexTensor& indices, Tensor& output);
 
+  /// Time the last run took on the device in milliseconds (Vulkan timestamp queries), or -1
+  /// where the backend does not measure it (the CPU backend).
+  double last_device_time_ms() const;
+
   /// Internal.
   detail::PlanImpl& impl() noexcept { return *impl_; }
   explicit Plan(std::unique_ptr<detail::PlanImpl> impl);
