@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/permute_kernels.hpp"
 #include "cpu/reference/reference.hpp"
 
 namespace upconv::detail {
@@ -66,9 +67,9 @@ class CpuBackend final : public Backend {
     if (const auto* c = std::get_if<ConvDesc>(&desc))
       return std::unique_ptr<OpKernel>(new ReferenceConvKernel(*c, weight, bias));
     if (const auto* s = std::get_if<ShuffleDesc>(&desc))
-      return std::unique_ptr<OpKernel>(new ReferenceShuffleKernel(*s));
-    if (std::holds_alternative<UnpoolDesc>(desc)) return std::unique_ptr<OpKernel>(new ReferenceUnpoolKernel());
-    return std::unique_ptr<OpKernel>(new ReferenceResampleKernel(std::get<ResampleDesc>(desc)));
+      return cpu::make_shuffle_kernel(*s, pool_, cpu::select_permute_row_kernels());
+    if (std::holds_alternative<UnpoolDesc>(desc)) return cpu::make_unpool_kernel(pool_);
+    return cpu::make_resample_kernel(std::get<ResampleDesc>(desc), pool_, cpu::select_permute_row_kernels());
   }
 
  private:

@@ -1,0 +1,175 @@
+// The memory-bound kernels: index bookkeeping and threading here, the vector row primitives in
+// the per-ISA translation units (cpu/arch/permute_<isa>.cpp).
+#include "cpu/permute_kernels.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <xsimd/xsimd.hpp>
+
+namespace upconv::detail::cpu {
+
+extern template PermuteRowKernels PermuteRowKernelsFor::operator()<xsimd::avx512f>(xsimd::avx512f) const;
+extern template PermuteRowKernels PermuteRowKernelsFor::operator()<xsimd::fma3<xsimd::avx2>>(
+    xsimd::fma3<xsimd::avx2>) const;
+extern template PermuteRowKernels PermuteRowKernelsFor::operator()<xsimd::sse4_1>(xsimd::sse4_1) const;
+extern template PermuteRowKernels PermuteRowKernelsFor::operator()<xsimd::sse2>(xsimd::sse2) const;
+
+namespace {
+
+// Best first. "avx2" is accepted as a short name for fma3+avx2.
+struct IsaEntry {
+  std::string_view name;
+  bool (*supported)();
+  PermuteRowKernels (*kernels)();
+};
+const IsaEntry kIsas[] = {
+    {"avx512f", [] { return xsimd::available_architectures().avx512f != 0; },
+     [] { return PermuteRowKernelsFor{}(xsimd::avx512f{}); }},
+    {"fma3+avx2", [] { return xsimd::available_architectures().fma3_avx2 != 0; },
+     [] { return PermuteRowKernelsFor{}(xsimd::fma3<xsimd::avx2>{}); }},
+    {"sse4_1", [] { return xsimd::available_architectures().sse4_1 != 0; },
+     [] { return PermuteRowKernelsFor{}(xsimd::sse4_1{}); }},
+    {"sse2", [] { return true; }, [] { return PermuteRowKernelsFor{}(xsimd::sse2{}); }},
+};
+
+int64_t shuffle_channel(ShuffleMode mode, int64_t c, int64_t c_wide, int64_t r, int64_t i, int64_t j) {
+  return mode == ShuffleMode::crd ? (c * r + i) * r + j : (i * r + j) * c_wide + c;
+}
+
+class ShuffleKernel final : public OpKernel {
+ public:
+  ShuffleKernel(const ShuffleDesc& d, std::shared_ptr<ThreadPool> pool, const PermuteRowKernels& rows)
+      : desc_(d), pool_(std::move(pool)), rows_(rows) {}
+
+  Status run(const OpArgs& a) override {
+    const int64_t r = desc_.factor;
+    const Dims4& deep = desc_.inverse ? a.yd : a.xd;  // (N, C*r*r, H, W)
+    const Dims4& wide = desc_.inverse ? a.xd : a.yd;  // (N, C, H*r, W*r)
+    // One work item = one wide row (n, c, h*r + i) and its r deep row segments.
+    const int64_t wide_rows = wide.n * wide.c * wide.h;
+    pool_->parallel_for(wide_rows, [&](int64_t begin, int64_t end) {
+      std::vector<float*> deep_rows(static_cast<size_t>(r));
+      for (int64_t q = begin; q < end; ++q) {
+        const int64_t i = q % r, h = q / r % deep.h, c = q / (r * deep.h) % wide.c, n = q / (r * deep.h * wide.c);
+        float* deep_base = desc_.inverse ? a.y : const_cast<float*>(a.x);
+        for (int64_t j = 0; j < r; ++j)
+          deep_rows[j] = deep_base + ((n * deep.c + shuffle_channel(desc_.mode, c, wide.c, r, i, j)) * deep.h + h) * deep.w;
+        if (desc_.inverse)
+          rows_.deinterleave(a.x + q * wide.w, r, deep_rows.data(), deep.w);
+        else
+          rows_.interleave(deep_rows.data(), r, a.y + q * wide.w, deep.w);
+      }
+    });
+    return {};
+  }
+
+ private:
+  ShuffleDesc desc_;
+  std::shared_ptr<ThreadPool> pool_;
+  PermuteRowKernels rows_;
+};
+
+class ResampleKernel final : public OpKernel {
+ public:
+  ResampleKernel(const ResampleDesc& d, std::shared_ptr<ThreadPool> pool, const PermuteRowKernels& rows)
+      : desc_(d), pool_(std::move(pool)), rows_(rows) {}
+
+  Status run(const OpArgs& a) override {
+    const int64_t fh = desc_.factor_h, fw = desc_.factor_w;
+    const size_t out_row_bytes = static_cast<size_t>(a.yd.w) * sizeof(float);
+    // Bed of nails interleaves each input row with fw - 1 rows of zeros.
+    const std::vector<float> zeros(desc_.zero_insert && fw > 1 ? static_cast<size_t>(a.xd.w) : 0, 0.0f);
+    // One work item = one input row and the fh output rows it produces.
+    pool_->parallel_for(a.xd.n * a.xd.c * a.xd.h, [&](int64_t begin, int64_t end) {
+      std::vector<const float*> sources(static_cast<size_t>(fw));
+      for (int64_t q = begin; q < end; ++q) {
+        const float* in = a.x + q * a.xd.w;
+        float* out = a.y + q * fh * a.yd.w;
+        for (int64_t j = 0; j < fw; ++j) sources[j] = (desc_.zero_insert && j > 0) ? zeros.data() : in;
+        rows_.interleave(sources.data(), fw, out, a.xd.w);
+        for (int64_t i = 1; i < fh; ++i) {
+          if (desc_.zero_insert)
+            std::memset(out + i * a.yd.w, 0, out_row_bytes);
+          else
+            std::memcpy(out + i * a.yd.w, out, out_row_bytes);
+        }
+      }
+    });
+    return {};
+  }
+
+ private:
+  ResampleDesc desc_;
+  std::shared_ptr<ThreadPool> pool_;
+  PermuteRowKernels rows_;
+};
+
+class UnpoolKernel final : public OpKernel {
+ public:
+  explicit UnpoolKernel(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {}
+
+  Status run(const OpArgs& a) override {
+    const int64_t in_plane = a.xd.plane(), out_plane = a.yd.plane();
+    // One work item = one (n, c) plane: indices never leave their plane (validated by the
+    // runtime), and C order within a plane keeps "the later duplicate wins".
+    pool_->parallel_for(a.xd.n * a.xd.c, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) {
+        float* out = a.y + p * out_plane;
+        const float* in = a.x + p * in_plane;
+        const int64_t* idx = a.indices + p * in_plane;
+        std::memset(out, 0, static_cast<size_t>(out_plane) * sizeof(float));
+        for (int64_t e = 0; e < in_plane; ++e) out[idx[e]] = in[e];
+      }
+    });
+    return {};
+  }
+
+ private:
+  std::shared_ptr<ThreadPool> pool_;
+};
+
+}  // namespace
+
+PermuteRowKernels select_permute_row_kernels(std::string_view isa) {
+  if (isa.empty())
+    if (const char* env = std::getenv("UPCONV_CPU_ISA")) isa = env;
+  if (isa == "avx2") isa = "fma3+avx2";
+  if (isa == "sse4.1") isa = "sse4_1";
+  // Start at the named ISA (or the top when unnamed/unknown), take the first one supported.
+  size_t start = 0;
+  for (size_t k = 0; k < std::size(kIsas); ++k)
+    if (kIsas[k].name == isa) start = k;
+  size_t chosen = std::size(kIsas) - 1;
+  for (size_t k = start; k < std::size(kIsas); ++k)
+    if (kIsas[k].supported()) {
+      chosen = k;
+      break;
+    }
+  PermuteRowKernels kernels = kIsas[chosen].kernels();
+  kernels.isa = kIsas[chosen].name.data();  // our names (xsimd spells sse4_1 "sse4.1")
+  return kernels;
+}
+
+std::vector<std::string_view> available_permute_isas() {
+  std::vector<std::string_view> names;
+  for (const IsaEntry& e : kIsas)
+    if (e.supported()) names.push_back(e.name);
+  return names;
+}
+
+std::unique_ptr<OpKernel> make_shuffle_kernel(const ShuffleDesc& desc, std::shared_ptr<ThreadPool> pool,
+                                              const PermuteRowKernels& rows) {
+  return std::make_unique<ShuffleKernel>(desc, std::move(pool), rows);
+}
+std::unique_ptr<OpKernel> make_resample_kernel(const ResampleDesc& desc, std::shared_ptr<ThreadPool> pool,
+                                               const PermuteRowKernels& rows) {
+  return std::make_unique<ResampleKernel>(desc, std::move(pool), rows);
+}
+std::unique_ptr<OpKernel> make_unpool_kernel(std::shared_ptr<ThreadPool> pool) {
+  return std::make_unique<UnpoolKernel>(std::move(pool));
+}
+
+}  // namespace upconv::detail::cpu

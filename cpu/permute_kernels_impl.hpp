@@ -1,0 +1,145 @@
+// Internal: the ISA-specific part of the memory-bound kernels (pixel shuffle / unshuffle, nearest
+// upsampling, bed of nails). All of them reduce to two row primitives:
+//   interleave:   dst[x * r + j] = src[j][x]      (r source rows -> one row r times wider)
+//   deinterleave: dst[j][x] = src[x * r + j]      (one wide row -> r rows)
+// Both are exact permutations done in registers: for r input vectors (N lanes each) the r output
+// vectors take lane l from source (k*N + l) % r, element (k*N + l) / r, which is always inside the
+// same N-lane chunk. So each output vector is r single-source swizzles merged by r-1 constant
+// blends: no gathers, no cross-chunk dependencies, full-width loads and stores.
+// (xsimd 8.1's zip_lo/zip_hi interleave within 128-bit lanes only on AVX/AVX-512, so they are not
+// a full-width zip and are not used here.)
+//
+// This header is included only by the per-ISA translation units cpu/arch/permute_<isa>.cpp,
+// each compiled with its ISA's flags.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+#include "cpu/permute_kernels.hpp"
+
+namespace upconv::detail::cpu {
+namespace permute_impl {
+
+// Lane l of output vector K of an R-way interleave reads lane (K*N + l) / R of its source ...
+template <unsigned K, unsigned R>
+struct InterleaveLane {
+  static constexpr unsigned get(unsigned l, unsigned n) { return (K * n + l) / R; }
+};
+// ... and that source is row (K*N + l) % R.
+template <unsigned K, unsigned R, unsigned J>
+struct InterleaveFrom {
+  static constexpr bool get(unsigned l, unsigned n) { return (K * n + l) % R == J; }
+};
+// Lane l of deinterleaved row J reads wide lane l*R + J: lane (l*R + J) % N of input vector K ...
+template <unsigned J, unsigned R>
+struct DeinterleaveLane {
+  static constexpr unsigned get(unsigned l, unsigned n) { return (l * R + J) % n; }
+};
+// ... where K = (l*R + J) / N.
+template <unsigned J, unsigned R, unsigned K>
+struct DeinterleaveFrom {
+  static constexpr bool get(unsigned l, unsigned n) { return (l * R + J) / n == K; }
+};
+
+template <class Arch>
+using FloatBatch = xsimd::batch<float, Arch>;
+template <class Arch>
+using IndexBatch = xsimd::batch<uint32_t, Arch>;
+
+// Output vector K of the interleave: blend of the R sources, each swizzled into place.
+template <class Arch, unsigned R, unsigned K, unsigned J = R - 1>
+inline FloatBatch<Arch> interleave_vector(const FloatBatch<Arch>* in) {
+  constexpr auto lanes = xsimd::make_batch_constant<IndexBatch<Arch>, InterleaveLane<K, R>>();
+  const FloatBatch<Arch> moved = xsimd::swizzle(in[J], lanes);
+  if constexpr (J == 0) {
+    return moved;
+  } else {
+    constexpr auto mine = xsimd::make_batch_bool_constant<FloatBatch<Arch>, InterleaveFrom<K, R, J>>();
+    return xsimd::select(mine, moved, interleave_vector<Arch, R, K, J - 1>(in));
+  }
+}
+
+// Deinterleaved row J: blend of the R wide input vectors, each swizzled into place.
+template <class Arch, unsigned R, unsigned J, unsigned K = R - 1>
+inline FloatBatch<Arch> deinterleave_vector(const FloatBatch<Arch>* in) {
+  constexpr auto lanes = xsimd::make_batch_constant<IndexBatch<Arch>, DeinterleaveLane<J, R>>();
+  const FloatBatch<Arch> moved = xsimd::swizzle(in[K], lanes);
+  if constexpr (K == 0) {
+    return moved;
+  } else {
+    constexpr auto mine = xsimd::make_batch_bool_constant<FloatBatch<Arch>, DeinterleaveFrom<J, R, K>>();
+    return xsimd::select(mine, moved, deinterleave_vector<Arch, R, J, K - 1>(in));
+  }
+}
+
+template <class Arch, unsigned R>
+void interleave_fixed(const float* const* src, float* dst, int64_t width) {
+  using B = FloatBatch<Arch>;
+  constexpr int64_t n = B::size;
+  int64_t x = 0;
+  for (; x + n <= width; x += n) {
+    B in[R];
+    for (unsigned j = 0; j < R; ++j) in[j] = B::load_unaligned(src[j] + x);
+    float* out = dst + x * R;
+    [&]<unsigned... K>(std::integer_sequence<unsigned, K...>) {
+      (interleave_vector<Arch, R, K>(in).store_unaligned(out + K * n), ...);
+    }(std::make_integer_sequence<unsigned, R>{});
+  }
+  for (; x < width; ++x)
+    for (unsigned j = 0; j < R; ++j) dst[x * R + j] = src[j][x];
+}
+
+template <class Arch, unsigned R>
+void deinterleave_fixed(const float* src, float* const* dst, int64_t width) {
+  using B = FloatBatch<Arch>;
+  constexpr int64_t n = B::size;
+  int64_t x = 0;
+  for (; x + n <= width; x += n) {
+    B in[R];
+    for (unsigned k = 0; k < R; ++k) in[k] = B::load_unaligned(src + x * R + k * n);
+    [&]<unsigned... J>(std::integer_sequence<unsigned, J...>) {
+      (deinterleave_vector<Arch, R, J>(in).store_unaligned(dst[J] + x), ...);
+    }(std::make_integer_sequence<unsigned, R>{});
+  }
+  for (; x < width; ++x)
+    for (unsigned j = 0; j < R; ++j) dst[j][x] = src[x * R + j];
+}
+
+template <class Arch>
+void interleave_rows(const float* const* src, int64_t r, float* dst, int64_t width) {
+  switch (r) {
+    case 1: std::memcpy(dst, src[0], static_cast<size_t>(width) * sizeof(float)); return;
+    case 2: interleave_fixed<Arch, 2>(src, dst, width); return;
+    case 3: interleave_fixed<Arch, 3>(src, dst, width); return;
+    case 4: interleave_fixed<Arch, 4>(src, dst, width); return;
+    default:  // factors > 4 are rare: a strided loop, each output line still filled while in L1
+      for (int64_t x = 0; x < width; ++x)
+        for (int64_t j = 0; j < r; ++j) dst[x * r + j] = src[j][x];
+  }
+}
+
+template <class Arch>
+void deinterleave_row(const float* src, int64_t r, float* const* dst, int64_t width) {
+  switch (r) {
+    case 1: std::memcpy(dst[0], src, static_cast<size_t>(width) * sizeof(float)); return;
+    case 2: deinterleave_fixed<Arch, 2>(src, dst, width); return;
+    case 3: deinterleave_fixed<Arch, 3>(src, dst, width); return;
+    case 4: deinterleave_fixed<Arch, 4>(src, dst, width); return;
+    default:
+      for (int64_t x = 0; x < width; ++x)
+        for (int64_t j = 0; j < r; ++j) dst[j][x] = src[x * r + j];
+  }
+}
+
+}  // namespace permute_impl
+
+template <class Arch>
+PermuteRowKernels PermuteRowKernelsFor::operator()(Arch) const {
+  return {&permute_impl::interleave_rows<Arch>, &permute_impl::deinterleave_row<Arch>, Arch::name()};
+}
+
+}  // namespace upconv::detail::cpu
