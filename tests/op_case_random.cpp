@@ -64,9 +64,11 @@ AxisAttrs random_axis(SplitMix& rng, bool transposed, int rank) {
   }
 }
 
-OpCase random_conv_like(OpCase c, uint64_t seed, int rank, bool transposed) {
+OpCase random_conv_like(uint64_t seed, int rank, bool transposed) {
   SplitMix rng = attribute_rng(seed);
   if (rank == 0) rank = rng.coin() ? 1 : 2;
+  OpCase c = transposed ? (rank == 1 ? OpCase::conv_transpose1d() : OpCase::conv_transpose2d())
+                        : (rank == 1 ? OpCase::conv1d() : OpCase::conv2d());
   int64_t c_in, c_out, groups;
   random_channels(rng, c_in, c_out, groups);
   float alpha;
@@ -87,11 +89,11 @@ OpCase random_conv_like(OpCase c, uint64_t seed, int rank, bool transposed) {
 }  // namespace
 
 OpCase OpCase::random_conv(uint64_t seed, int rank) {
-  return random_conv_like(rank == 1 ? conv1d() : conv2d(), seed, rank, false);
+  return random_conv_like(seed, rank, false);
 }
 
 OpCase OpCase::random_conv_transpose(uint64_t seed, int rank) {
-  return random_conv_like(rank == 1 ? conv_transpose1d() : conv_transpose2d(), seed, rank, true);
+  return random_conv_like(seed, rank, true);
 }
 
 OpCase OpCase::random_pixel_shuffle(uint64_t seed) {
