@@ -50,6 +50,7 @@ class ShuffleKernel final : public OpKernel {
     const Dims4& wide = desc_.inverse ? a.xd : a.yd;  // (N, C, H*r, W*r)
     // One work item = one wide row (n, c, h*r + i) and its r deep row segments.
     const int64_t wide_rows = wide.n * wide.c * wide.h;
+    const bool streaming = wide.count() * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
     pool_->parallel_for(wide_rows, [&](int64_t begin, int64_t end) {
       std::vector<float*> deep_rows(static_cast<size_t>(r));
       for (int64_t q = begin; q < end; ++q) {
@@ -60,7 +61,7 @@ class ShuffleKernel final : public OpKernel {
         if (desc_.inverse)
           rows_.deinterleave(a.x + q * wide.w, r, deep_rows.data(), deep.w);
         else
-          rows_.interleave(deep_rows.data(), r, a.y + q * wide.w, deep.w);
+          rows_.interleave(deep_rows.data(), r, a.y + q * wide.w, deep.w, streaming);
       }
     });
     return {};
@@ -89,7 +90,7 @@ class ResampleKernel final : public OpKernel {
         const float* in = a.x + q * a.xd.w;
         float* out = a.y + q * fh * a.yd.w;
         for (int64_t j = 0; j < fw; ++j) sources[j] = (desc_.zero_insert && j > 0) ? zeros.data() : in;
-        rows_.interleave(sources.data(), fw, out, a.xd.w);
+        rows_.interleave(sources.data(), fw, out, a.xd.w, /*streaming=*/false);
         for (int64_t i = 1; i < fh; ++i) {
           if (desc_.zero_insert)
             std::memset(out + i * a.yd.w, 0, out_row_bytes);

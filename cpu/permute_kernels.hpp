@@ -15,8 +15,9 @@ namespace upconv::detail::cpu {
 
 /// The ISA-specific row primitives, resolved once per plan (see permute_kernels_impl.hpp).
 struct PermuteRowKernels {
-  /// dst[x * r + j] = src[j][x] for x < width, j < r.
-  void (*interleave)(const float* const* src, int64_t r, float* dst, int64_t width) = nullptr;
+  /// dst[x * r + j] = src[j][x] for x < width, j < r. `streaming`: write with non-temporal
+  /// stores where the row's alignment allows (for outputs too large to stay in cache).
+  void (*interleave)(const float* const* src, int64_t r, float* dst, int64_t width, bool streaming) = nullptr;
   /// dst[j][x] = src[x * r + j] for x < width, j < r.
   void (*deinterleave)(const float* src, int64_t r, float* const* dst, int64_t width) = nullptr;
   /// xsimd name of the ISA, e.g. "avx512f".
@@ -37,6 +38,11 @@ PermuteRowKernels select_permute_row_kernels(std::string_view isa = {});
 
 /// Names of the ISAs whose row kernels this CPU can run, best first (tests use every one).
 std::vector<std::string_view> available_permute_isas();
+
+/// Outputs of at least this many bytes are written with streaming stores: they exceed half the
+/// L3 of the target machines (32 MiB on Zen 5), so they would not stay cached for the next
+/// layer anyway, and skipping the read-for-ownership saves a third of the DRAM traffic.
+inline constexpr int64_t kStreamingOutputBytes = int64_t{16} << 20;
 
 /// Kernel factories. `pool` must outlive the kernel (the context owns both).
 std::unique_ptr<OpKernel> make_shuffle_kernel(const ShuffleDesc& desc, std::shared_ptr<ThreadPool> pool,

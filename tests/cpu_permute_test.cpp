@@ -100,6 +100,27 @@ TEST_P(CpuPermuteTest, NearestAndBedOfNailsMatchReference) {
           }
 }
 
+// Large outputs take the streaming-store path, which depends on the row's alignment: check it
+// at every float offset, for every vector factor, against the cached path.
+TEST_P(CpuPermuteTest, StreamingInterleaveMatchesCachedPath) {
+  const PermuteRowKernels rows = this->rows();
+  for (int64_t r = 1; r <= 5; ++r)
+    for (int64_t width : {1, 5, 16, 37, 100})
+      for (int64_t offset = 0; offset < 16; ++offset) {
+        std::vector<std::vector<float>> sources;
+        std::vector<const float*> source_rows;
+        for (int64_t j = 0; j < r; ++j) sources.push_back(random_floats(width, static_cast<uint32_t>(r * 100 + j)));
+        for (const auto& row : sources) source_rows.push_back(row.data());
+        std::vector<float> want = sentinel_output(width * r + 32), got = want;
+        rows.interleave(source_rows.data(), r, want.data() + offset, width, false);
+        rows.interleave(source_rows.data(), r, got.data() + offset, width, true);
+        int64_t bad = -1;
+        ASSERT_TRUE(bit_equal(got, want, &bad)) << "streaming interleave isa=" << rows.isa << " r=" << r
+                                                << " width=" << width << " offset=" << offset
+                                                << " first mismatch at " << bad;
+      }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryIsa, CpuPermuteTest, ::testing::ValuesIn([] {
                            std::vector<std::string> names;
                            for (std::string_view n : available_permute_isas()) names.emplace_back(n);
