@@ -1,0 +1,125 @@
+// Internal: one Vulkan device as upconv uses it — instance (owned or borrowed), chosen physical
+// device, logical device (owned or borrowed), a compute queue, the function tables, the
+// validation-message log, and the per-device memory allocator and pipeline store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/vulkan/vk_functions.hpp"
+#include "runtime/vulkan/vk_handles.hpp"
+#include "upconv/plan.hpp"
+#include "upconv/vulkan.hpp"
+
+namespace upconv::detail::vk {
+
+class MemoryAllocator;
+class PipelineStore;
+
+/// Validation-layer messages of one instance. The messenger callback appends; each upconv call
+/// turns new messages into a failed Status.
+struct ValidationLog {
+  std::mutex mutex;
+  std::vector<std::string> pending;  // not yet reported through a Status
+  uint64_t total = 0;                // every message since creation
+};
+
+/// A candidate for device choice (a pure description so the policy is testable without Vulkan).
+struct DeviceCandidate {
+  std::string name;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  bool usable = false;  // Vulkan 1.1+ with a compute queue
+};
+
+/// Picks a device: `selector` "" = best usable by type (discrete > integrated > virtual > CPU >
+/// other, first in enumeration order on ties), digits = that index, else a case-insensitive
+/// name substring (best match by type). `only_gpus` never picks CPU-type devices.
+Result<uint32_t> choose_device(const std::vector<DeviceCandidate>& devices, const std::string& selector,
+                               bool only_gpus);
+
+/// The static properties of a physical device that upconv uses.
+struct DeviceProperties {
+  VkPhysicalDeviceProperties core{};
+  uint32_t subgroup_size = 0;
+  bool storage_buffer_16bit = false;  // supported by the physical device
+  std::string driver;                 // name + info where reported
+};
+DeviceProperties query_properties(const InstanceFunctions& ifn, VkPhysicalDevice physical);
+
+/// Lists devices through a temporary instance (used by list_vulkan_devices).
+Result<std::vector<VulkanDeviceInfo>> enumerate_devices();
+
+class VulkanDevice {
+ public:
+  /// Creates an instance (with the validation layer when asked) and a device chosen by
+  /// options.vulkan_device / UPCONV_DEVICE.
+  static Result<std::shared_ptr<VulkanDevice>> create(const ContextOptions& options, bool only_gpus);
+  /// Borrows the caller's instance, device and queue.
+  static Result<std::shared_ptr<VulkanDevice>> adopt(const VulkanAdoptInfo& info, const ContextOptions& options);
+
+  VulkanDevice(const VulkanDevice&) = delete;
+  VulkanDevice& operator=(const VulkanDevice&) = delete;
+  ~VulkanDevice();
+
+  const DeviceFunctions& fn() const noexcept { return dfn_; }
+  VkDevice device() const noexcept { return device_handle_; }
+  VkPhysicalDevice physical_device() const noexcept { return physical_; }
+  uint32_t queue_family() const noexcept { return queue_family_; }
+  const DeviceProperties& properties() const noexcept { return props_; }
+  const VkPhysicalDeviceLimits& limits() const noexcept { return props_.core.limits; }
+  const VkPhysicalDeviceMemoryProperties& memory_properties() const noexcept { return memory_props_; }
+  /// 16-bit storage is enabled on the logical device.
+  bool fp16_storage() const noexcept { return fp16_enabled_; }
+  /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
+  bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
+  uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
+  double timestamp_period_ns() const noexcept { return props_.core.limits.timestampPeriod; }
+  std::string name() const { return props_.core.deviceName; }
+  bool adopted() const noexcept { return std::holds_alternative<Borrowed<VkDevice>>(device_); }
+
+  /// Submits one command buffer to the queue (serialised: a queue needs external sync).
+  Status submit(VkCommandBuffer cmd, VkFence fence);
+
+  /// A failed Status carrying the validation messages logged since the last call, or success.
+  Status take_validation_status();
+  /// Validation messages logged since creation (tests assert zero).
+  uint64_t validation_message_count();
+
+  MemoryAllocator& memory() noexcept { return *memory_; }
+  PipelineStore& pipelines() noexcept { return *pipelines_; }
+
+ private:
+  VulkanDevice() = default;
+  Status create_instance(bool validation);
+  Status create_device(uint32_t physical_index_hint, const std::vector<VkPhysicalDevice>& physicals);
+  Status finish_setup(const ContextOptions& options);
+
+  // Declaration order is destruction order in reverse: device children, then the device, the
+  // messenger, the instance, and last the loader library.
+  LoaderLibrary library_;
+  GlobalFunctions gfn_;
+  InstanceFunctions ifn_;
+  DeviceFunctions dfn_;
+  std::unique_ptr<ValidationLog> log_ = std::make_unique<ValidationLog>();
+  std::variant<Borrowed<VkInstance>, OwnedInstance> instance_;
+  VkInstance instance_handle_ = VK_NULL_HANDLE;
+  OwnedMessenger messenger_;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  DeviceProperties props_;
+  VkPhysicalDeviceMemoryProperties memory_props_{};
+  std::variant<Borrowed<VkDevice>, OwnedDevice> device_;
+  VkDevice device_handle_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  std::mutex queue_mutex_;
+  bool fp16_enabled_ = false;
+  uint32_t timestamp_valid_bits_ = 0;
+  std::unique_ptr<MemoryAllocator> memory_;
+  std::unique_ptr<PipelineStore> pipelines_;
+};
+
+}  // namespace upconv::detail::vk

@@ -1,0 +1,403 @@
+// The Vulkan OpKernel: weights uploaded once, pipelines built at plan creation, and per run:
+// upload (staging, or direct writes on unified memory), dispatches with barriers between them,
+// timestamps around them, submit, wait, download.
+#include "runtime/vulkan/vk_kernel.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "runtime/vulkan/half.hpp"
+#include "runtime/vulkan/vk_pipelines.hpp"
+
+namespace upconv::detail::vk {
+namespace {
+
+// A run that takes longer than this is treated as a hung device.
+constexpr uint64_t kFenceTimeoutNs = uint64_t{120} * 1000 * 1000 * 1000;
+
+VkDeviceSize round_up16(VkDeviceSize bytes) { return std::max<VkDeviceSize>(16, (bytes + 15) / 16 * 16); }
+
+/// A small input for which every op yields a non-empty output; plan_dispatches' specialization
+/// constants do not depend on the shape (contract with the shader side), so pipelines built for
+/// it serve every input.
+Dims4 representative_input(const OpDesc& desc) {
+  return std::visit(
+      [](const auto& d) -> Dims4 {
+        using D = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<D, ConvDesc>) {
+          const int64_t h = d.dil_h * (d.kh - 1) + 1 + d.pad_top + d.pad_bottom + d.stride_h;
+          const int64_t w = d.dil_w * (d.kw - 1) + 1 + d.pad_left + d.pad_right + d.stride_w;
+          return {1, d.c_in, d.spatial_rank == 1 ? 1 : h, w};
+        } else if constexpr (std::is_same_v<D, ShuffleDesc>) {
+          const int64_t f = d.factor;
+          return d.inverse ? Dims4{1, 1, f, f} : Dims4{1, f * f, 1, 1};
+        } else {
+          return {1, 1, 2, 2};
+        }
+      },
+      desc);
+}
+
+Dims4 representative_output(const OpDesc& desc, const Dims4& in) {
+  return std::visit(
+      [&](const auto& d) -> Dims4 {
+        using D = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<D, ConvDesc>) {
+          return d.output_dims(in);
+        } else if constexpr (std::is_same_v<D, ShuffleDesc>) {
+          const int64_t f = d.factor;
+          return d.inverse ? Dims4{1, f * f, 1, 1} : Dims4{1, 1, f, f};
+        } else if constexpr (std::is_same_v<D, ResampleDesc>) {
+          return {1, 1, in.h * d.factor_h, in.w * d.factor_w};
+        } else {
+          const auto& p = d.params;
+          return {1, 1, std::max<int64_t>(1, (in.h - 1) * p.stride[0] - 2 * p.padding[0] + p.kernel[0]),
+                  std::max<int64_t>(1, (in.w - 1) * p.stride[1] - 2 * p.padding[1] + p.kernel[1])};
+        }
+      },
+      desc);
+}
+
+void compute_barrier(const DeviceFunctions& fn, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
+                     VkAccessFlags src, VkPipelineStageFlags dst_stage, VkAccessFlags dst) {
+  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  barrier.srcAccessMask = src;
+  barrier.dstAccessMask = dst;
+  fn.vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VulkanKernel>> VulkanKernel::create(std::shared_ptr<VulkanDevice> device, Precision precision,
+                                                           const OpDesc& desc, const float* weight, const float* bias) {
+  std::unique_ptr<VulkanKernel> kernel(new VulkanKernel(std::move(device)));
+  UPCONV_RETURN_IF_ERROR(kernel->init(precision, desc, weight, bias));
+  return kernel;
+}
+
+VulkanKernel::~VulkanKernel() {
+  // run() always waits for its submission; nothing of ours is in flight here. Commands the
+  // caller recorded with record() are the caller's to finish first (documented).
+}
+
+Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* weight, const float* bias) {
+  VulkanDevice& dev = *device_;
+  fn_ = &dev.fn();
+  const VkDevice vk = dev.device();
+  desc_ = desc;
+  storage_ = precision == Precision::fp16 && dev.fp16_storage() ? shaders::Storage::fp16 : shaders::Storage::fp32;
+  const auto& limits = dev.limits();
+  for (int i = 0; i < 3; ++i) {
+    caps_.max_workgroup_size[i] = limits.maxComputeWorkGroupSize[i];
+    caps_.max_workgroup_count[i] = limits.maxComputeWorkGroupCount[i];
+  }
+  caps_.max_workgroup_invocations = limits.maxComputeWorkGroupInvocations;
+  caps_.max_shared_memory = limits.maxComputeSharedMemorySize;
+  caps_.subgroup_size = dev.properties().subgroup_size;
+  caps_.fp16_storage = fp16();
+  const auto type = dev.properties().core.deviceType;
+  unified_memory_ = (type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || type == VK_PHYSICAL_DEVICE_TYPE_CPU) &&
+                    dev.memory().has_shared_memory();
+
+  // Command pool, command buffer, fence, timestamp queries.
+  VkCommandPoolCreateInfo pool_info{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pool_info.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
+  pool_info.queueFamilyIndex = dev.queue_family();
+  VkCommandPool command_pool = VK_NULL_HANDLE;
+  UPCONV_VK_CHECK(fn_->vkCreateCommandPool(vk, &pool_info, nullptr, &command_pool));
+  command_pool_ = Owned<VkCommandPool>(vk, command_pool, fn_->vkDestroyCommandPool);
+  VkCommandBufferAllocateInfo cmd_info{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  cmd_info.commandPool = command_pool;
+  cmd_info.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cmd_info.commandBufferCount = 1;
+  UPCONV_VK_CHECK(fn_->vkAllocateCommandBuffers(vk, &cmd_info, &cmd_));
+  VkFenceCreateInfo fence_info{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VkFence fence = VK_NULL_HANDLE;
+  UPCONV_VK_CHECK(fn_->vkCreateFence(vk, &fence_info, nullptr, &fence));
+  fence_ = Owned<VkFence>(vk, fence, fn_->vkDestroyFence);
+  if (dev.has_timestamps()) {
+    VkQueryPoolCreateInfo query_info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    query_info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    query_info.queryCount = 2;
+    VkQueryPool queries = VK_NULL_HANDLE;
+    UPCONV_VK_CHECK(fn_->vkCreateQueryPool(vk, &query_info, nullptr, &queries));
+    queries_ = Owned<VkQueryPool>(vk, queries, fn_->vkDestroyQueryPool);
+  }
+
+  // Two descriptor sets: one for run(), one for record() (see upconv/vulkan.hpp).
+  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * kBindingCount};
+  VkDescriptorPoolCreateInfo dp_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  dp_info.maxSets = 2;
+  dp_info.poolSizeCount = 1;
+  dp_info.pPoolSizes = &size;
+  VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
+  UPCONV_VK_CHECK(fn_->vkCreateDescriptorPool(vk, &dp_info, nullptr, &descriptor_pool));
+  descriptor_pool_ = Owned<VkDescriptorPool>(vk, descriptor_pool, fn_->vkDestroyDescriptorPool);
+  VkDescriptorSetLayout layouts[2] = {dev.pipelines().set_layout(), dev.pipelines().set_layout()};
+  VkDescriptorSetAllocateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  set_info.descriptorPool = descriptor_pool;
+  set_info.descriptorSetCount = 2;
+  set_info.pSetLayouts = layouts;
+  VkDescriptorSet sets[2];
+  UPCONV_VK_CHECK(fn_->vkAllocateDescriptorSets(vk, &set_info, sets));
+  run_set_ = sets[0];
+  record_set_ = sets[1];
+
+  const MemoryUse resident = unified_memory_ ? MemoryUse::shared : MemoryUse::device_local;
+  UPCONV_RETURN_IF_ERROR(ensure_buffer(dummy_, 16, resident));
+  if (const auto* conv = std::get_if<ConvDesc>(&desc)) {
+    const std::vector<float> packed = pack_weight(*conv, weight);
+    std::vector<float> bias_values(static_cast<size_t>(conv->c_out), 0.0f);
+    if (bias) std::copy(bias, bias + conv->c_out, bias_values.begin());
+    UPCONV_RETURN_IF_ERROR(upload_floats(weight_, weight_bytes_, packed));
+    UPCONV_RETURN_IF_ERROR(upload_floats(bias_, bias_bytes_, bias_values));
+  }
+  UPCONV_RETURN_IF_ERROR(build_pipelines_for_representative_shape());
+  return dev.take_validation_status();
+}
+
+Status VulkanKernel::build_pipelines_for_representative_shape() {
+  const Dims4 in = representative_input(desc_);
+  const Dims4 out = representative_output(desc_, in);
+  if (out.h < 1 || out.w < 1) return {};  // built lazily on the first run instead
+  auto dispatches = plan(in, out);
+  if (!dispatches.ok()) return dispatches.status();
+  for (const Dispatch& d : *dispatches) {
+    PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
+    for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
+    const shaders::Spirv code = shaders::spirv(d.shader, storage_);
+    auto pipeline = device_->pipelines().get(key, {code.words, code.word_count});
+    if (!pipeline.ok()) return pipeline.status();
+  }
+  return {};
+}
+
+Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& out) const {
+  return plan_dispatches(desc_, in, out, caps_);
+}
+
+Status VulkanKernel::ensure_buffer(Buffer& buffer, VkDeviceSize bytes, MemoryUse use) {
+  bytes = round_up16(bytes);
+  if (buffer && buffer.size() >= bytes) return {};
+  buffer = Buffer();  // free first so the space can be reused
+  auto created = Buffer::create(*fn_, device_->device(), device_->memory(), bytes, use);
+  if (!created.ok()) return created.status();
+  buffer = std::move(created).value();
+  return {};
+}
+
+Status VulkanKernel::begin_commands() {
+  UPCONV_VK_CHECK(fn_->vkResetCommandPool(device_->device(), command_pool_.get(), 0));
+  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  UPCONV_VK_CHECK(fn_->vkBeginCommandBuffer(cmd_, &begin));
+  return {};
+}
+
+Status VulkanKernel::submit_and_wait() {
+  UPCONV_VK_CHECK(fn_->vkEndCommandBuffer(cmd_));
+  VkFence fence = fence_.get();
+  UPCONV_VK_CHECK(fn_->vkResetFences(device_->device(), 1, &fence));
+  UPCONV_RETURN_IF_ERROR(device_->submit(cmd_, fence));
+  UPCONV_VK_CHECK(fn_->vkWaitForFences(device_->device(), 1, &fence, VK_TRUE, kFenceTimeoutNs));
+  return {};
+}
+
+Status VulkanKernel::upload_floats(Buffer& target, VkDeviceSize& bytes, const std::vector<float>& values) {
+  bytes = values.size() * element_bytes();
+  UPCONV_RETURN_IF_ERROR(
+      ensure_buffer(target, bytes, unified_memory_ ? MemoryUse::shared : MemoryUse::device_local));
+  if (!fp16()) return upload(target, values.data(), bytes);
+  std::vector<uint16_t> halves(values.size());
+  floats_to_halves(values.data(), halves.data(), values.size());
+  return upload(target, halves.data(), bytes);
+}
+
+Status VulkanKernel::upload(Buffer& target, const void* data, VkDeviceSize bytes) {
+  if (target.mapped()) {
+    std::memcpy(target.mapped(), data, bytes);
+    return {};
+  }
+  auto staging = Buffer::create(*fn_, device_->device(), device_->memory(), round_up16(bytes), MemoryUse::staging);
+  if (!staging.ok()) return staging.status();
+  std::memcpy(staging->mapped(), data, bytes);
+  UPCONV_RETURN_IF_ERROR(begin_commands());
+  const VkBufferCopy region{0, 0, bytes};
+  fn_->vkCmdCopyBuffer(cmd_, staging->get(), target.get(), 1, &region);
+  return submit_and_wait();  // the next use (a run) is a later submission: ordered by the fence wait
+}
+
+void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]) {
+  VkWriteDescriptorSet writes[kBindingCount];
+  for (uint32_t i = 0; i < kBindingCount; ++i) {
+    writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    writes[i].dstSet = set;
+    writes[i].dstBinding = i;
+    writes[i].descriptorCount = 1;
+    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    writes[i].pBufferInfo = &infos[i];
+  }
+  fn_->vkUpdateDescriptorSets(device_->device(), kBindingCount, writes, 0, nullptr);
+}
+
+Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
+                                       const std::vector<Dispatch>& dispatches) {
+  PipelineStore& store = device_->pipelines();
+  fn_->vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, store.pipeline_layout(), 0, 1, &set, 0, nullptr);
+  for (size_t i = 0; i < dispatches.size(); ++i) {
+    const Dispatch& d = dispatches[i];
+    PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
+    for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
+    const shaders::Spirv code = shaders::spirv(d.shader, storage_);
+    if (!code.words) return Status(StatusCode::internal, "no SPIR-V for shader " + std::to_string(key.shader));
+    auto pipeline = store.get(key, {code.words, code.word_count});
+    if (!pipeline.ok()) return pipeline.status();
+    if (i > 0)  // the previous dispatch's writes feed this one (e.g. zero-fill, then scatter)
+      compute_barrier(*fn_, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    fn_->vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, *pipeline);
+    if (d.push_size > 0)
+      fn_->vkCmdPushConstants(cmd, store.pipeline_layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                              std::min<uint32_t>(d.push_size, kPushConstantRangeBytes), d.push.data());
+    fn_->vkCmdDispatch(cmd, d.groups[0], d.groups[1], d.groups[2]);
+  }
+  return {};
+}
+
+Status VulkanKernel::run(const OpArgs& args) {
+  UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
+  last_device_ms_ = -1.0;
+  auto dispatches = plan(args.xd, args.yd);
+  if (!dispatches.ok()) return dispatches.status();
+  const size_t eb = element_bytes();
+  const size_t in_count = static_cast<size_t>(args.xd.count()), out_count = static_cast<size_t>(args.yd.count());
+  const VkDeviceSize in_bytes = in_count * eb, out_bytes = out_count * eb;
+  const VkDeviceSize idx_bytes = args.indices ? in_count * sizeof(uint32_t) : 0;
+  const MemoryUse resident = unified_memory_ ? MemoryUse::shared : MemoryUse::device_local;
+  UPCONV_RETURN_IF_ERROR(ensure_buffer(input_, in_bytes, resident));
+  UPCONV_RETURN_IF_ERROR(ensure_buffer(output_, out_bytes, resident));
+  if (args.indices) UPCONV_RETURN_IF_ERROR(ensure_buffer(indices_, idx_bytes, resident));
+  // Staging layout: [input | indices | output], each 16-byte aligned.
+  const VkDeviceSize idx_at = round_up16(in_bytes), out_at = idx_at + (args.indices ? round_up16(idx_bytes) : 0);
+  if (!unified_memory_) UPCONV_RETURN_IF_ERROR(ensure_buffer(staging_, out_at + out_bytes, MemoryUse::staging));
+
+  // Host -> device-visible memory.
+  char* in_host = static_cast<char*>(unified_memory_ ? input_.mapped() : staging_.mapped());
+  if (fp16())
+    floats_to_halves(args.x, reinterpret_cast<uint16_t*>(in_host), in_count);
+  else
+    std::memcpy(in_host, args.x, in_bytes);
+  if (args.indices) {
+    auto* idx_host = reinterpret_cast<uint32_t*>(unified_memory_ ? static_cast<char*>(indices_.mapped())
+                                                                 : static_cast<char*>(staging_.mapped()) + idx_at);
+    for (size_t i = 0; i < in_count; ++i) idx_host[i] = static_cast<uint32_t>(args.indices[i]);  // validated < plane
+  }
+
+  const VkDescriptorBufferInfo infos[5] = {
+      {input_.get(), 0, round_up16(in_bytes)},
+      {weight_ ? weight_.get() : dummy_.get(), 0, weight_ ? round_up16(weight_bytes_) : VK_WHOLE_SIZE},
+      {bias_ ? bias_.get() : dummy_.get(), 0, bias_ ? round_up16(bias_bytes_) : VK_WHOLE_SIZE},
+      {output_.get(), 0, round_up16(out_bytes)},
+      {args.indices ? indices_.get() : dummy_.get(), 0, args.indices ? round_up16(idx_bytes) : VK_WHOLE_SIZE},
+  };
+  write_set(run_set_, infos);
+
+  UPCONV_RETURN_IF_ERROR(begin_commands());
+  if (unified_memory_) {
+    compute_barrier(*fn_, cmd_, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_WRITE_BIT,
+                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+  } else {
+    const VkBufferCopy in_region{0, 0, in_bytes};
+    fn_->vkCmdCopyBuffer(cmd_, staging_.get(), input_.get(), 1, &in_region);
+    if (args.indices) {
+      const VkBufferCopy idx_region{idx_at, 0, idx_bytes};
+      fn_->vkCmdCopyBuffer(cmd_, staging_.get(), indices_.get(), 1, &idx_region);
+    }
+    compute_barrier(*fn_, cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+  }
+  if (queries_) {
+    fn_->vkCmdResetQueryPool(cmd_, queries_.get(), 0, 2);
+    // BOTTOM_OF_PIPE: written once every earlier command (the upload) has completed.
+    fn_->vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), 0);
+  }
+  UPCONV_RETURN_IF_ERROR(record_dispatches(cmd_, run_set_, *dispatches));
+  if (queries_) fn_->vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), 1);
+  if (unified_memory_) {
+    compute_barrier(*fn_, cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  } else {
+    compute_barrier(*fn_, cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+    const VkBufferCopy out_region{0, out_at, out_bytes};
+    fn_->vkCmdCopyBuffer(cmd_, output_.get(), staging_.get(), 1, &out_region);
+    compute_barrier(*fn_, cmd_, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  }
+  UPCONV_RETURN_IF_ERROR(submit_and_wait());
+
+  const char* out_host = unified_memory_ ? static_cast<const char*>(output_.mapped())
+                                         : static_cast<const char*>(staging_.mapped()) + out_at;
+  if (fp16())
+    halves_to_floats(reinterpret_cast<const uint16_t*>(out_host), args.y, out_count);
+  else
+    std::memcpy(args.y, out_host, out_bytes);
+
+  if (queries_) {
+    uint64_t ticks[2] = {0, 0};
+    const VkResult r = fn_->vkGetQueryPoolResults(device_->device(), queries_.get(), 0, 2, sizeof(ticks), ticks,
+                                                  sizeof(uint64_t), VK_QUERY_RESULT_64_BIT);
+    if (r == VK_SUCCESS) {
+      const uint32_t bits = device_->timestamp_valid_bits();
+      const uint64_t mask = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+      const uint64_t elapsed = ((ticks[1] & mask) - (ticks[0] & mask)) & mask;  // wraps correctly
+      last_device_ms_ = static_cast<double>(elapsed) * device_->timestamp_period_ns() * 1e-6;
+    }
+  }
+  return device_->take_validation_status();
+}
+
+Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& out, const VulkanBufferBinding& input,
+                            const VulkanBufferBinding& output, const VulkanBufferBinding* indices) {
+  UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
+  if (!cmd) return invalid_argument("record: cmd is VK_NULL_HANDLE");
+  const bool unpool = std::holds_alternative<UnpoolDesc>(desc_);
+  if (unpool && !indices) return invalid_argument("record: max_unpool2d needs an indices binding");
+  if (!unpool && indices) return invalid_argument("record: only max_unpool2d takes an indices binding");
+  const VkDeviceSize alignment = std::max<VkDeviceSize>(1, device_->limits().minStorageBufferOffsetAlignment);
+  const size_t eb = element_bytes();
+  struct Check {
+    const char* name;
+    const VulkanBufferBinding* binding;
+    VkDeviceSize needed;
+  };
+  const Check checks[] = {{"input", &input, static_cast<VkDeviceSize>(in.count()) * eb},
+                          {"output", &output, static_cast<VkDeviceSize>(out.count()) * eb},
+                          {"indices", indices, static_cast<VkDeviceSize>(in.count()) * sizeof(uint32_t)}};
+  for (const Check& c : checks) {
+    if (!c.binding) continue;
+    if (!c.binding->buffer) return invalid_argument(std::string("record: ") + c.name + ".buffer is VK_NULL_HANDLE");
+    if (c.binding->offset % alignment)
+      return invalid_argument(std::string("record: ") + c.name + ".offset " + std::to_string(c.binding->offset) +
+                              " is not a multiple of minStorageBufferOffsetAlignment " + std::to_string(alignment));
+    if (c.binding->range != VK_WHOLE_SIZE && c.binding->range < c.needed)
+      return invalid_argument(std::string("record: ") + c.name + ".range " + std::to_string(c.binding->range) +
+                              " bytes is smaller than the " + std::to_string(c.needed) + " bytes the op needs");
+  }
+  auto dispatches = plan(in, out);
+  if (!dispatches.ok()) return dispatches.status();
+  const VkDescriptorBufferInfo infos[5] = {
+      {input.buffer, input.offset, input.range},
+      {weight_ ? weight_.get() : dummy_.get(), 0, weight_ ? round_up16(weight_bytes_) : VK_WHOLE_SIZE},
+      {bias_ ? bias_.get() : dummy_.get(), 0, bias_ ? round_up16(bias_bytes_) : VK_WHOLE_SIZE},
+      {output.buffer, output.offset, output.range},
+      indices ? VkDescriptorBufferInfo{indices->buffer, indices->offset, indices->range}
+              : VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE},
+  };
+  write_set(record_set_, infos);
+  UPCONV_RETURN_IF_ERROR(record_dispatches(cmd, record_set_, *dispatches));
+  return device_->take_validation_status();
+}
+
+}  // namespace upconv::detail::vk

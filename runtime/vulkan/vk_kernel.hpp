@@ -1,0 +1,66 @@
+// Internal: one prepared operator on a Vulkan device. Owns the packed weights and bias on the
+// device, its descriptor sets, command buffer, fence and timestamp queries, and the activation
+// buffers of Plan::run (reused across runs, grown when a larger input comes).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "runtime/backend.hpp"
+#include "runtime/vulkan/dispatch_plan.hpp"
+#include "runtime/vulkan/vk_device.hpp"
+#include "runtime/vulkan/vk_memory.hpp"
+#include "upconv/vulkan.hpp"
+
+namespace upconv::detail::vk {
+
+class VulkanKernel final : public OpKernel {
+ public:
+  static Result<std::unique_ptr<VulkanKernel>> create(std::shared_ptr<VulkanDevice> device, Precision precision,
+                                                      const OpDesc& desc, const float* weight, const float* bias);
+  ~VulkanKernel() override;
+
+  Status run(const OpArgs& args) override;
+  double last_device_time_ms() const override { return last_device_ms_; }
+
+  /// Records the op into a caller's command buffer on the caller's buffers (upconv::record).
+  Status record(VkCommandBuffer cmd, const Dims4& in, const Dims4& out, const VulkanBufferBinding& input,
+                const VulkanBufferBinding& output, const VulkanBufferBinding* indices);
+
+  bool fp16() const noexcept { return storage_ == shaders::Storage::fp16; }
+  VulkanDevice& device() noexcept { return *device_; }
+
+ private:
+  explicit VulkanKernel(std::shared_ptr<VulkanDevice> device) : device_(std::move(device)) {}
+  Status init(Precision precision, const OpDesc& desc, const float* weight, const float* bias);
+  Status build_pipelines_for_representative_shape();
+  Result<std::vector<Dispatch>> plan(const Dims4& in, const Dims4& out) const;
+  Status ensure_buffer(Buffer& buffer, VkDeviceSize bytes, MemoryUse use);
+  Status upload(Buffer& target, const void* data, VkDeviceSize bytes);
+  /// Sizes `target` for `values` in the storage type, converts and uploads them.
+  Status upload_floats(Buffer& target, VkDeviceSize& bytes, const std::vector<float>& values);
+  Status begin_commands();
+  Status submit_and_wait();
+  void write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]);
+  Status record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set, const std::vector<Dispatch>& dispatches);
+  size_t element_bytes() const noexcept { return fp16() ? 2 : 4; }
+
+  std::shared_ptr<VulkanDevice> device_;  // first: destroyed last
+  const DeviceFunctions* fn_ = nullptr;
+  OpDesc desc_;
+  DeviceCaps caps_{};
+  shaders::Storage storage_ = shaders::Storage::fp32;
+  bool unified_memory_ = false;  // activations live in host-visible device memory: no staging copies
+  Buffer weight_, bias_, dummy_;
+  VkDeviceSize weight_bytes_ = 0, bias_bytes_ = 0;
+  Buffer input_, output_, indices_, staging_;
+  Owned<VkDescriptorPool> descriptor_pool_;
+  VkDescriptorSet run_set_ = VK_NULL_HANDLE, record_set_ = VK_NULL_HANDLE;
+  Owned<VkCommandPool> command_pool_;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  Owned<VkFence> fence_;
+  Owned<VkQueryPool> queries_;
+  double last_device_ms_ = -1.0;
+};
+
+}  // namespace upconv::detail::vk

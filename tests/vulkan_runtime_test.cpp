@@ -1,0 +1,331 @@
+// The Vulkan runtime on lavapipe (Mesa's CPU Vulkan driver, device "llvmpipe"), with the Khronos
+// validation layer on: context creation, device choice, run(), timestamps, fp16 storage, two
+// contexts side by side, memory sub-allocation. Every test also asserts that the validation
+// layer reported nothing. These tests FAIL (never skip) when lavapipe or the layer is missing:
+// CI installs mesa-vulkan-drivers and vulkan-validationlayers.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "op_case.hpp"
+#include "runtime/vulkan/vk_backend_access.hpp"
+#include "runtime/vulkan/vk_device.hpp"
+#include "runtime/vulkan/vk_memory.hpp"
+#include "runtime/vulkan/vk_pipelines.hpp"
+#include "upconv/upconv.hpp"
+#include "upconv/vulkan.hpp"
+
+namespace upconv {
+namespace {
+
+using testing::OpCase;
+
+/// Options that select lavapipe explicitly with validation on.
+ContextOptions lavapipe_options(Precision precision = Precision::fp32) {
+  ContextOptions o;
+  o.backend = BackendKind::vulkan;
+  o.vulkan_device = "llvmpipe";
+  o.vulkan_validation = true;
+  o.precision = precision;
+  return o;
+}
+
+/// Creates a lavapipe context or fails the test with the Status.
+Context lavapipe_context(Precision precision = Precision::fp32) {
+  auto ctx = Context::create(lavapipe_options(precision));
+  if (!ctx.ok()) {
+    ADD_FAILURE() << "lavapipe context: " << ctx.status().to_string();
+    std::abort();  // nothing below can run; the failure above says why
+  }
+  return std::move(ctx).value();
+}
+
+uint64_t validation_messages(const Context& ctx) {
+  auto* dev = detail::vk::device_of(ctx);
+  return dev ? dev->validation_message_count() : ~uint64_t{0};
+}
+
+/// Clears UPCONV_DEVICE / UPCONV_BACKEND for the test and restores them after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value)
+      setenv(name, value, 1);
+    else
+      unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      setenv(name_.c_str(), old_.c_str(), 1);
+    else
+      unsetenv(name_.c_str());
+  }
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
+};
+
+TEST(VulkanRuntime, CreatesLavapipeContextWithValidation) {
+  Context ctx = lavapipe_context();
+  EXPECT_EQ(ctx.backend(), BackendKind::vulkan);
+  EXPECT_NE(ctx.description().find("llvmpipe"), std::string::npos) << ctx.description();
+  auto* dev = detail::vk::device_of(ctx);
+  ASSERT_NE(dev, nullptr);
+  EXPECT_FALSE(dev->adopted());
+  EXPECT_EQ(validation_messages(ctx), 0u);
+}
+
+TEST(VulkanRuntime, RunMatchesReferenceAndMeasuresDeviceTime) {
+  Context ctx = lavapipe_context();
+  EXPECT_TRUE(OpCase::pixel_shuffle().batch(2).channels(12).input(5, 7).factor(2).seed(1).check(ctx));
+  // A second, larger input through the same plan grows the reused buffers.
+  PixelShuffleParams p;
+  p.factor = 2;
+  auto plan = make_pixel_shuffle(ctx, p);
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  for (int64_t size : {3, 17, 9}) {
+    Tensor x({1, 8, size, size});
+    for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i);
+    Tensor y;
+    ASSERT_TRUE(plan->run(x, y).ok());
+    ASSERT_EQ(y.shape(), (Shape{1, 2, 2 * size, 2 * size}));
+    // y[0, c, 2h + i, 2w + j] = x[0, 4c + 2i + j, h, w]
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t h = 0; h < 2 * size; ++h)
+        for (int64_t w = 0; w < 2 * size; ++w) {
+          const int64_t src = ((4 * c + (h % 2) * 2 + (w % 2)) * size + h / 2) * size + w / 2;
+          ASSERT_EQ(y.data()[(c * 2 * size + h) * 2 * size + w], static_cast<float>(src)) << c << " " << h << " " << w;
+        }
+    auto* dev = detail::vk::device_of(ctx);
+    if (dev->has_timestamps())
+      EXPECT_GE(plan->last_device_time_ms(), 0.0);
+    else
+      EXPECT_EQ(plan->last_device_time_ms(), -1.0);
+  }
+  EXPECT_EQ(validation_messages(ctx), 0u);
+}
+
+TEST(VulkanRuntime, Fp16StorageRoundsOnlyToHalfPrecision) {
+  Context ctx = lavapipe_context(Precision::fp16);
+  auto precision = vulkan_storage_precision(ctx);
+  ASSERT_TRUE(precision.ok());
+  EXPECT_EQ(*precision, Precision::fp16) << "lavapipe has storageBuffer16BitAccess";
+  EXPECT_NE(ctx.description().find("fp16"), std::string::npos);
+  // A permutation moves values: with fp16 storage the output is the input rounded to half.
+  PixelShuffleParams p;
+  p.factor = 3;
+  auto plan = make_pixel_shuffle(ctx, p);
+  ASSERT_TRUE(plan.ok());
+  Tensor x({1, 9, 4, 4});
+  for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = 1.0f + static_cast<float>(i) / 1024.0f + 1e-5f;
+  Tensor y;
+  ASSERT_TRUE(plan->run(x, y).ok());
+  float max_err = 0;
+  for (int64_t i = 0; i < y.size(); ++i) {
+    const float v = y.data()[i];
+    // Every output is some input rounded to 11 significant bits: a multiple of 2^-10 in [1, 2).
+    EXPECT_EQ(v * 1024.0f, std::round(v * 1024.0f)) << i;
+    max_err = std::max(max_err, std::abs(v - 1.0f) > 1.0f ? 1.0f : 0.0f);
+  }
+  EXPECT_EQ(max_err, 0.0f);
+  EXPECT_EQ(validation_messages(ctx), 0u);
+}
+
+TEST(VulkanRuntime, TwoContextsSideBySide) {
+  Context a = lavapipe_context();
+  Context b = lavapipe_context(Precision::fp16);
+  PixelShuffleParams p;
+  auto plan_a = make_pixel_unshuffle(a, p);
+  auto plan_b = make_pixel_unshuffle(b, p);
+  ASSERT_TRUE(plan_a.ok() && plan_b.ok());
+  Tensor x({1, 2, 6, 6});
+  for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i);  // exact in fp16
+  for (int round = 0; round < 3; ++round) {
+    Tensor ya, yb;
+    ASSERT_TRUE(plan_a->run(x, ya).ok());
+    ASSERT_TRUE(plan_b->run(x, yb).ok());
+    EXPECT_EQ(ya.storage(), yb.storage());
+  }
+  // A context may go before its plans: the plan keeps the device alive.
+  { Context gone = std::move(a); }
+  Tensor y;
+  EXPECT_TRUE(plan_a->run(x, y).ok());
+  EXPECT_EQ(validation_messages(b), 0u);
+}
+
+TEST(VulkanRuntime, FewMemoryBlocksForManyPlans) {
+  Context ctx = lavapipe_context();
+  std::vector<Plan> plans;
+  for (int i = 0; i < 24; ++i) {
+    PixelShuffleParams p;
+    p.factor = 1 + i % 3;
+    auto plan = make_pixel_shuffle(ctx, p);
+    ASSERT_TRUE(plan.ok());
+    Tensor x({1, p.factor * p.factor, 8, 8}), y;
+    ASSERT_TRUE(plan->run(x, y).ok());
+    plans.push_back(std::move(plan).value());
+  }
+  auto* dev = detail::vk::device_of(ctx);
+  // 24 plans x (dummy + input + output [+ staging]) buffers live in a handful of blocks.
+  EXPECT_LE(dev->memory().block_count(), 4u);
+  // Pipelines are shared between plans with equal specialization constants.
+  EXPECT_LE(dev->pipelines().pipeline_count(), 6u);
+  EXPECT_EQ(validation_messages(ctx), 0u);
+}
+
+TEST(VulkanDeviceChoice, ExplicitVulkanPicksLavapipeAndAutoSkipsIt) {
+  ScopedEnv no_backend("UPCONV_BACKEND", nullptr);
+  ScopedEnv no_device("UPCONV_DEVICE", nullptr);
+  auto devices = list_vulkan_devices();
+  ASSERT_TRUE(devices.ok()) << devices.status().to_string();
+  bool has_gpu = false, has_lavapipe = false;
+  for (const auto& d : *devices) {
+    has_gpu |= d.usable && d.type != "cpu";
+    has_lavapipe |= d.name.find("llvmpipe") != std::string::npos;
+  }
+  ASSERT_TRUE(has_lavapipe) << "lavapipe (mesa-vulkan-drivers) must be installed";
+  auto automatic = Context::create({});
+  ASSERT_TRUE(automatic.ok());
+  EXPECT_EQ(automatic->backend(), has_gpu ? BackendKind::vulkan : BackendKind::cpu) << automatic->description();
+  if (has_gpu) {
+    EXPECT_EQ(automatic->description().find("llvmpipe"), std::string::npos);
+  }
+
+  ContextOptions explicit_vulkan;
+  explicit_vulkan.backend = BackendKind::vulkan;
+  explicit_vulkan.vulkan_validation = true;
+  auto vk = Context::create(explicit_vulkan);
+  ASSERT_TRUE(vk.ok()) << vk.status().to_string();
+  EXPECT_EQ(vk->backend(), BackendKind::vulkan);
+  if (!has_gpu) {
+    EXPECT_NE(vk->description().find("llvmpipe"), std::string::npos) << vk->description();
+  }
+}
+
+TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
+  ScopedEnv no_backend("UPCONV_BACKEND", nullptr);
+  auto devices = list_vulkan_devices();
+  ASSERT_TRUE(devices.ok());
+  uint32_t lavapipe_index = ~0u;
+  for (const auto& d : *devices)
+    if (d.name.find("llvmpipe") != std::string::npos) lavapipe_index = d.index;
+  ASSERT_NE(lavapipe_index, ~0u);
+  ContextOptions o;
+  o.backend = BackendKind::vulkan;
+  o.vulkan_validation = true;
+  {
+    ScopedEnv env("UPCONV_DEVICE", "LLVMPIPE");  // case-insensitive substring
+    auto ctx = Context::create(o);
+    ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+    EXPECT_NE(ctx->description().find("llvmpipe"), std::string::npos);
+  }
+  {
+    ScopedEnv env("UPCONV_DEVICE", std::to_string(lavapipe_index).c_str());
+    auto ctx = Context::create(o);
+    ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+    EXPECT_NE(ctx->description().find("llvmpipe"), std::string::npos);
+  }
+  {
+    ScopedEnv env("UPCONV_DEVICE", "no-such-gpu");
+    auto ctx = Context::create(o);
+    ASSERT_FALSE(ctx.ok());
+    EXPECT_EQ(ctx.status().code(), StatusCode::invalid_argument);
+    EXPECT_NE(ctx.status().message().find("UPCONV_DEVICE"), std::string::npos) << ctx.status().message();
+    EXPECT_NE(ctx.status().message().find("no-such-gpu"), std::string::npos);
+    // The automatic backend treats an unusable device choice as "no GPU".
+    auto automatic = Context::create({});
+    ASSERT_TRUE(automatic.ok());
+  }
+  {
+    ScopedEnv env("UPCONV_DEVICE", "999");
+    auto ctx = Context::create(o);
+    ASSERT_FALSE(ctx.ok());
+    EXPECT_NE(ctx.status().message().find("999"), std::string::npos);
+  }
+  {
+    // The option wins over the environment.
+    ScopedEnv env("UPCONV_DEVICE", "no-such-gpu");
+    o.vulkan_device = "llvmpipe";
+    auto ctx = Context::create(o);
+    ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+  }
+}
+
+TEST(VulkanDeviceChoice, PolicyPrefersDiscreteAndSkipsCpuForAutomatic) {
+  using detail::vk::choose_device;
+  using detail::vk::DeviceCandidate;
+  const std::vector<DeviceCandidate> devices = {
+      {"llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU, true},
+      {"Intel UHD", VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU, true},
+      {"NVIDIA H100", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, true},
+      {"Old GPU", VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU, false},
+  };
+  EXPECT_EQ(*choose_device(devices, "", true), 2u);
+  EXPECT_EQ(*choose_device(devices, "", false), 2u);
+  EXPECT_EQ(*choose_device(devices, "intel", true), 1u);
+  EXPECT_EQ(*choose_device(devices, "llvm", false), 0u);
+  EXPECT_FALSE(choose_device(devices, "llvm", true).ok());
+  EXPECT_FALSE(choose_device(devices, "0", true).ok());
+  EXPECT_EQ(*choose_device(devices, "0", false), 0u);
+  EXPECT_FALSE(choose_device(devices, "3", false).ok());  // unusable
+  EXPECT_FALSE(choose_device(devices, "4", false).ok());  // out of range
+  EXPECT_FALSE(choose_device({{"llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU, true}}, "", true).ok());
+  EXPECT_EQ(*choose_device({{"llvmpipe", VK_PHYSICAL_DEVICE_TYPE_CPU, true}}, "", false), 0u);
+  EXPECT_FALSE(choose_device({}, "", false).ok());
+}
+
+TEST(VulkanDeviceList, ReportsLimitsAndFeatures) {
+  auto devices = list_vulkan_devices();
+  ASSERT_TRUE(devices.ok()) << devices.status().to_string();
+  ASSERT_FALSE(devices->empty());
+  for (const auto& d : *devices) {
+    SCOPED_TRACE(d.name);
+    EXPECT_FALSE(d.api_version.empty());
+    if (!d.usable) continue;
+    EXPECT_GE(d.max_workgroup_invocations, 128u);
+    EXPECT_GE(d.max_workgroup_size[0], 128u);
+    EXPECT_GE(d.max_workgroup_count[0], 65535u);
+    EXPECT_GE(d.max_shared_memory_bytes, 16384u);
+    EXPECT_GE(d.max_push_constants_bytes, 128u);
+    EXPECT_GE(d.subgroup_size, 1u);
+    if (d.name.find("llvmpipe") != std::string::npos) {
+      EXPECT_EQ(d.type, "cpu");
+      EXPECT_TRUE(d.storage_buffer_16bit);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace upconv
+
+namespace upconv {
+namespace {
+
+TEST(VulkanValidation, LayerMessagesBecomeAFailedStatusOfTheNextCall) {
+  Context ctx = lavapipe_context();
+  PixelShuffleParams p;
+  auto plan = make_pixel_shuffle(ctx, p);
+  ASSERT_TRUE(plan.ok());
+  auto* dev = detail::vk::device_of(ctx);
+  ASSERT_EQ(dev->validation_message_count(), 0u);
+  // A deliberately invalid call (VUID-VkBufferCreateInfo-size-00912: size must be > 0).
+  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  info.size = 0;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  VkBuffer buffer = VK_NULL_HANDLE;
+  const VkResult r = dev->fn().vkCreateBuffer(dev->device(), &info, nullptr, &buffer);
+  if (r == VK_SUCCESS && buffer) dev->fn().vkDestroyBuffer(dev->device(), buffer, nullptr);
+  EXPECT_GT(dev->validation_message_count(), 0u) << "the validation layer is not active";
+  Tensor x({1, 4, 2, 2}), y;
+  const Status s = plan->run(x, y);
+  EXPECT_EQ(s.code(), StatusCode::backend_error);
+  EXPECT_NE(s.message().find("validation"), std::string::npos) << s.message();
+  EXPECT_TRUE(plan->run(x, y).ok()) << "reported once, then cleared";
+}
+
+}  // namespace
+}  // namespace upconv
