@@ -1,0 +1,221 @@
+// Validation: every bad attribute, weight, bias or input gives StatusCode::invalid_argument
+// with a message naming the parameter and the offending value; nothing crashes, also under a
+// fuzz of random (mostly invalid) attribute sets.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "op_case.hpp"
+#include "upconv/upconv.hpp"
+
+namespace {
+
+using namespace upconv;
+using upconv::testing::OpCase;
+using upconv::testing::SplitMix;
+
+Context cpu() {
+  auto ctx = Context::create({.backend = BackendKind::cpu});
+  EXPECT_TRUE(ctx.ok());
+  return std::move(ctx).value();
+}
+
+// A failed Status whose message contains every needle.
+::testing::AssertionResult rejected(const Status& s, std::vector<std::string> needles) {
+  if (s.ok()) return ::testing::AssertionFailure() << "accepted, expected an error mentioning " << needles[0];
+  if (s.code() != StatusCode::invalid_argument)
+    return ::testing::AssertionFailure() << "code " << to_string(s.code()) << ": " << s.message();
+  for (const auto& n : needles)
+    if (s.message().find(n) == std::string::npos)
+      return ::testing::AssertionFailure() << "message '" << s.message() << "' does not mention '" << n << "'";
+  return ::testing::AssertionSuccess();
+}
+template <class T>
+::testing::AssertionResult rejected(const Result<T>& r, std::vector<std::string> needles) {
+  return rejected(r.ok() ? Status() : r.status(), std::move(needles));
+}
+
+Tensor filled(Shape s) {
+  Tensor t(std::move(s));
+  for (auto& v : t.storage()) v = 0.5f;
+  return t;
+}
+
+Status conv_status(const ConvParams& p, const Shape& w, const Shape& x, const Tensor* bias = nullptr) {
+  auto ctx = cpu();
+  auto plan = make_conv(ctx, p, filled(w), bias);
+  if (!plan.ok()) return plan.status();
+  Tensor y;
+  return plan->run(filled(x), y);
+}
+
+Status convt_status(const ConvTransposeParams& p, const Shape& w, const Shape& x, const Tensor* bias = nullptr) {
+  auto ctx = cpu();
+  auto plan = make_conv_transpose(ctx, p, filled(w), bias);
+  if (!plan.ok()) return plan.status();
+  Tensor y;
+  return plan->run(filled(x), y);
+}
+
+const Shape kW = {4, 2, 3, 3}, kX = {1, 2, 6, 6};
+
+TEST(Validation, ConvAttributes) {
+  ConvParams ok;
+  ASSERT_TRUE(conv_status(ok, kW, kX).ok());
+  auto with = [&](std::function<void(ConvParams&)> f) {
+    ConvParams p;
+    f(p);
+    return conv_status(p, kW, kX);
+  };
+  EXPECT_TRUE(rejected(with([](auto& p) { p.stride[0] = 0; }), {"stride[0]", "got 0"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.stride[1] = -3; }), {"stride[1]", "-3"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.stride[1] = int64_t{1} << 40; }), {"stride[1]", "1099511627776"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.dilation[0] = 0; }), {"dilation[0]", "got 0"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.pad_begin[1] = -1; }), {"pad_begin[1]", "-1"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.pad_end[0] = -2; }), {"pad_end[0]", "-2"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.groups = 0; }), {"groups", "0"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.groups = -2; }), {"groups", "-2"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.groups = 3; }), {"groups = 3", "4"}));  // C_out 4
+  EXPECT_TRUE(rejected(with([](auto& p) { p.spatial_rank = 3; }), {"spatial_rank", "3"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.spatial_rank = 0; }), {"spatial_rank", "0"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.activation = {Activation::leaky_relu, NAN}; }), {"alpha"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.activation.kind = static_cast<Activation>(99); }), {"activation", "99"}));
+  // 1-D ops name the axis without an index.
+  ConvParams p1;
+  p1.spatial_rank = 1;
+  p1.stride = {0, 1};
+  EXPECT_TRUE(rejected(conv_status(p1, {4, 2, 3}, {1, 2, 6}), {"stride must", "got 0"}));
+}
+
+TEST(Validation, ConvTransposeAttributes) {
+  const Shape w = {2, 3, 3, 3};  // C_in 2, C_out 3
+  auto with = [&](std::function<void(ConvTransposeParams&)> f) {
+    ConvTransposeParams p;
+    f(p);
+    return convt_status(p, w, {1, 2, 4, 4});
+  };
+  EXPECT_TRUE(with([](auto&) {}).ok());
+  EXPECT_TRUE(rejected(with([](auto& p) { p.stride[0] = 0; }), {"stride[0]", "got 0"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.dilation[1] = -1; }), {"dilation[1]", "-1"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.pad_begin[0] = -1; }), {"pad_begin[0]", "-1"}));
+  // output_padding must be < max(stride, dilation).
+  EXPECT_TRUE(rejected(with([](auto& p) { p.stride = {2, 2}; p.output_padding = {2, 0}; }),
+                       {"output_padding[0]", "max(stride, dilation) = 2", "got 2"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.output_padding = {0, 1}; }), {"output_padding[1]", "got 1"}));
+  EXPECT_TRUE(rejected(with([](auto& p) { p.output_padding = {-1, 0}; }), {"output_padding[0]", "-1"}));
+  EXPECT_TRUE(with([](auto& p) { p.dilation = {3, 1}; p.output_padding = {2, 0}; }).ok());  // < dilation
+  EXPECT_TRUE(rejected(convt_status({.groups = 2}, {3, 1, 3, 3}, {1, 3, 4, 4}), {"C_in = 3", "groups = 2"}));
+  ConvTransposeParams p1;
+  p1.spatial_rank = 1;
+  p1.stride = {2, 1};
+  p1.output_padding = {2, 0};
+  EXPECT_TRUE(rejected(convt_status(p1, {2, 3, 3}, {1, 2, 5}), {"output_padding must", "got 2"}));
+}
+
+TEST(Validation, WeightsAndBias) {
+  EXPECT_TRUE(rejected(conv_status({}, {4, 2, 3}, kX), {"weight", "rank 4", "[4, 2, 3]"}));
+  EXPECT_TRUE(rejected(conv_status({.spatial_rank = 1}, {4, 2, 3, 3}, {1, 2, 6}), {"weight", "rank 3"}));
+  EXPECT_TRUE(rejected(conv_status({}, {4, 2, 0, 3}, kX), {"weight shape", "dimension 2"}));
+  EXPECT_TRUE(rejected(convt_status({}, {2, 3, 3, 3, 1}, kX), {"weight", "rank 4"}));
+  const Tensor b3 = filled({3}), b4 = filled({4}), b22 = filled({2, 2});
+  EXPECT_TRUE(conv_status({}, kW, kX, &b4).ok());
+  EXPECT_TRUE(rejected(conv_status({}, kW, kX, &b3), {"bias", "C_out = 4", "got 3"}));
+  EXPECT_TRUE(rejected(conv_status({}, kW, kX, &b22), {"bias", "rank 1"}));
+  EXPECT_TRUE(rejected(convt_status({}, {2, 3, 3, 3}, {1, 2, 4, 4}, &b4), {"bias", "C_out = 3", "got 4"}));
+  // An empty weight tensor (default-constructed) is rejected, not dereferenced.
+  auto ctx = cpu();
+  EXPECT_TRUE(rejected(make_conv(ctx, {}, Tensor()), {"weight"}));
+  EXPECT_TRUE(rejected(make_conv_transpose(ctx, {}, Tensor()), {"weight"}));
+}
+
+TEST(Validation, InputsAtRunTime) {
+  // Channel mismatch, wrong rank, zero dimension, empty output.
+  EXPECT_TRUE(rejected(conv_status({}, kW, {1, 3, 6, 6}), {"3 channels", "C_in = 2"}));
+  EXPECT_TRUE(rejected(convt_status({}, {2, 3, 3, 3}, {1, 5, 4, 4}), {"5 channels", "C_in = 2"}));
+  EXPECT_TRUE(rejected(conv_status({}, kW, {2, 6, 6}), {"rank 4", "[2, 6, 6]"}));
+  EXPECT_TRUE(rejected(conv_status({}, kW, {1, 2, 0, 6}), {"input shape", "dimension 2"}));
+  EXPECT_TRUE(rejected(conv_status({}, kW, {1, 2, 2, 6}), {"empty", "2"}));              // 3x3 over 2 rows
+  EXPECT_TRUE(rejected(conv_status({.dilation = {3, 1}}, kW, kX), {"empty"}));           // extent 7 > 6
+  EXPECT_TRUE(rejected(convt_status({.pad_begin = {1, 0}, .pad_end = {1, 0}}, {2, 3, 1, 1}, {1, 2, 1, 4}),
+                       {"empty"}));
+  // Plan::output_shape reports the same errors without running.
+  auto ctx = cpu();
+  auto plan = make_conv(ctx, {}, filled(kW));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(rejected(plan->output_shape({1, 3, 6, 6}), {"channels"}));
+  EXPECT_EQ(*plan->output_shape(kX), (Shape{1, 4, 4, 4}));
+}
+
+TEST(Validation, ShuffleUnpoolResample) {
+  auto ctx = cpu();
+  EXPECT_TRUE(rejected(make_pixel_shuffle(ctx, {0}), {"factor", "got 0"}));
+  EXPECT_TRUE(rejected(make_pixel_shuffle(ctx, {-2}), {"factor", "-2"}));
+  EXPECT_TRUE(rejected(make_pixel_unshuffle(ctx, {5000}), {"factor", "5000"}));
+  EXPECT_TRUE(rejected(make_pixel_shuffle(ctx, {2, static_cast<ShuffleMode>(7)}), {"mode", "7"}));
+  auto ps = make_pixel_shuffle(ctx, {2});
+  ASSERT_TRUE(ps.ok());
+  Tensor y;
+  EXPECT_TRUE(rejected(ps->run(filled({1, 6, 2, 2}), y), {"channels (6)", "factor^2 = 4"}));
+  EXPECT_TRUE(rejected(ps->run(filled({1, 4, 2}), y), {"rank 4"}));
+  auto pu = make_pixel_unshuffle(ctx, {2});
+  ASSERT_TRUE(pu.ok());
+  EXPECT_TRUE(rejected(pu->run(filled({1, 1, 5, 4}), y), {"(5, 4)", "factor = 2"}));
+
+  EXPECT_TRUE(rejected(make_max_unpool2d(ctx, {.kernel = {0, 2}}), {"kernel[0]", "got 0"}));
+  EXPECT_TRUE(rejected(make_max_unpool2d(ctx, {.stride = {2, -1}}), {"stride[1]", "-1"}));
+  EXPECT_TRUE(rejected(make_max_unpool2d(ctx, {.kernel = {3, 3}, .padding = {2, 0}}), {"padding[0]", "kernel / 2 = 1", "got 2"}));
+  EXPECT_TRUE(rejected(make_max_unpool2d(ctx, {.padding = {0, -1}}), {"padding[1]", "-1"}));
+  EXPECT_TRUE(rejected(make_max_unpool2d(ctx, {.output_size = Pair{0, 4}}), {"output_size[0]", "got 0"}));
+  auto up = make_max_unpool2d(ctx, {.output_size = Pair{4, 9}});  // 2x2 input: default 4x4, range (2, 6)
+  ASSERT_TRUE(up.ok());
+  EXPECT_TRUE(rejected(up->run(filled({1, 1, 2, 2}), IndexTensor({1, 1, 2, 2}), y), {"output_size[1] = 9", "2", "6"}));
+
+  EXPECT_TRUE(rejected(make_upsample_nearest2d(ctx, {{0, 2}}), {"factor[0]", "got 0"}));
+  EXPECT_TRUE(rejected(make_bed_of_nails2d(ctx, {{2, -2}}), {"factor[1]", "-2"}));
+  auto us = make_upsample_nearest2d(ctx, {{1 << 20, 1 << 20}});
+  ASSERT_TRUE(us.ok());
+  EXPECT_FALSE(us->run(filled({1, 1, 64, 64}), y).ok());  // 2^52 elements: refused, not allocated
+}
+
+TEST(Validation, MovedFromContextIsAnErrorNotACrash) {
+  auto ctx = cpu();
+  Context other = std::move(ctx);
+  EXPECT_TRUE(rejected(make_conv(ctx, {}, filled(kW)), {"context"}));  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(make_conv(other, {}, filled(kW)).ok());
+}
+
+// Random, mostly invalid attribute sets for every op: the plan and the reference agree on
+// validity, errors are invalid_argument with a message, and valid cases match the reference.
+TEST(Validation, FuzzNothingCrashes) {
+  auto ctx = cpu();
+  int valid = 0, invalid = 0;
+  for (uint64_t seed = 0; seed < 1500; ++seed) {
+    SplitMix r(seed);
+    auto v = [&] { return r.uniform(-1, 5); };
+    OpCase c = OpCase::random(seed);
+    switch (r.uniform(0, 3)) {
+      case 0: c.stride(v(), v()).dilation(v(), v()); break;
+      case 1: c.pad(v(), v(), v(), v()).output_padding(v(), v()); break;
+      case 2: c.channels(v(), v()).groups(v()).kernel(v(), v()); break;
+      default: c.input(v(), v()).factor(v()).output_size(v(), v()); break;
+    }
+    auto want = c.reference();
+    auto got = c.run(ctx);
+    ASSERT_EQ(got.ok(), want.ok()) << c.describe() << ": " << (got.ok() ? want.status() : got.status()).to_string();
+    if (got.ok()) {
+      ++valid;
+      EXPECT_TRUE(upconv::testing::compare_tensors(*got, *want, c.tolerance(), c.describe()));
+    } else {
+      ++invalid;
+      EXPECT_EQ(got.status().code(), StatusCode::invalid_argument) << c.describe();
+      EXPECT_FALSE(got.status().message().empty()) << c.describe();
+    }
+  }
+  EXPECT_GT(valid, 100);
+  EXPECT_GT(invalid, 100);
+}
+
+}  // namespace
