@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "cpu/isa.hpp"
+#if defined(UPCONV_CPU_X86)
+#include "cpu/kernels/conv_plan.hpp"
+#endif
 #include "cpu/permute_kernels.hpp"
 #include "cpu/reference/reference.hpp"
 
@@ -57,15 +61,21 @@ class ReferenceResampleKernel final : public OpKernel {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {}
+  explicit CpuBackend(std::shared_ptr<ThreadPool> pool)
+      : pool_(std::move(pool)), simd_(cpu::simd_kernels_available()), isa_(cpu::default_isa()) {}
   BackendKind kind() const noexcept override { return BackendKind::cpu; }
   std::string description() const override {
-    return "cpu (" + std::to_string(pool_->size()) + " thread" + (pool_->size() == 1 ? "" : "s") + ")";
+    return std::string("cpu (") + (simd_ ? cpu::isa_name(isa_) : "scalar") + ", " + std::to_string(pool_->size()) +
+           " thread" + (pool_->size() == 1 ? "" : "s") + ")";
   }
 
   Result<std::unique_ptr<OpKernel>> prepare(const OpDesc& desc, const float* weight, const float* bias) override {
-    if (const auto* c = std::get_if<ConvDesc>(&desc))
+    if (const auto* c = std::get_if<ConvDesc>(&desc)) {
+#if defined(UPCONV_CPU_X86)
+      if (simd_) return cpu::make_fast_conv_kernel(*c, weight, bias, isa_, pool_);
+#endif
       return std::unique_ptr<OpKernel>(new ReferenceConvKernel(*c, weight, bias));
+    }
     if (const auto* s = std::get_if<ShuffleDesc>(&desc))
       return cpu::make_shuffle_kernel(*s, pool_, cpu::select_permute_row_kernels());
     if (std::holds_alternative<UnpoolDesc>(desc)) return cpu::make_unpool_kernel(pool_);
@@ -74,6 +84,8 @@ class CpuBackend final : public Backend {
 
  private:
   std::shared_ptr<ThreadPool> pool_;
+  bool simd_;     // x86 kernels compiled in and the CPU has SSE4.1
+  cpu::Isa isa_;  // best available, or lower as UPCONV_CPU_ISA asks
 };
 
 }  // namespace

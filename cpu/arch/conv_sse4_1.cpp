@@ -1,0 +1,7 @@
+// The conv / conv_transpose kernels compiled for SSE4.1 (this file is built with that ISA's flags).
+#include "cpu/kernels/conv_kernels.ipp"
+
+namespace upconv::detail::cpu {
+template void ConvRowKernel::operator()<xsimd::sse4_1>(xsimd::sse4_1, const ConvJob&, int64_t, int64_t, float*) const;
+template void ConvChannelKernel::operator()<xsimd::sse4_1>(xsimd::sse4_1, const ConvJob&, int64_t, int64_t, float*) const;
+}  // namespace upconv::detail::cpu

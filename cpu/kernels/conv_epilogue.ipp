@@ -1,0 +1,90 @@
+// Internal, included by conv_kernels.ipp only: bias + fused activation, vector and scalar forms.
+// Everything here has internal linkage or is templated on the xsimd arch, so per-ISA copies
+// never merge at link time.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+namespace upconv::detail::cpu {
+namespace {
+
+// Local, so that no std:: template is instantiated with ISA flags and merged across TUs.
+inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+enum ActivationCode { act_none = 0, act_relu = 1, act_leaky = 2, act_sigmoid = 3, act_tanh = 4 };
+
+inline float activate_scalar(int kind, float alpha, float v) {
+  switch (kind) {
+    case act_relu: return v > 0.0f ? v : 0.0f;
+    case act_leaky: return v > 0.0f ? v : alpha * v;
+    case act_sigmoid: return 1.0f / (1.0f + std::exp(-v));
+    case act_tanh: return std::tanh(v);
+    default: return v;
+  }
+}
+
+template <class Arch>
+inline xsimd::batch<float, Arch> activate(int kind, float alpha, xsimd::batch<float, Arch> v) {
+  using B = xsimd::batch<float, Arch>;
+  switch (kind) {
+    case act_relu: return xsimd::max(v, B(0.0f));
+    case act_leaky: return xsimd::select(v > B(0.0f), v, v * B(alpha));
+    case act_sigmoid: return B(1.0f) / (B(1.0f) + xsimd::exp(-v));
+    case act_tanh: return xsimd::tanh(v);
+    default: return v;
+  }
+}
+
+/// dst[i] = act(src[i] + bias) for i < count.
+template <class Arch>
+inline void bias_activate_row(const float* src, float* dst, int64_t count, float bias, int kind, float alpha) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr int64_t L = B::size;
+  int64_t i = 0;
+  for (; i + L <= count; i += L)
+    activate<Arch>(kind, alpha, B::load_unaligned(src + i) + B(bias)).store_unaligned(dst + i);
+  for (; i < count; ++i) dst[i] = activate_scalar(kind, alpha, src[i] + bias);
+}
+
+/// Lane order that makes xsimd 8.1's zip_lo/zip_hi (which interleave within each 128-bit lane,
+/// as unpacklo/hi do) produce a full-width interleave: for every 4-lane group k the halves
+/// a[2k, 2k+1] and a[L/2 + 2k, L/2 + 2k + 1].
+struct ZipPrepareOrder {
+  static constexpr uint32_t get(unsigned i, unsigned size) {
+    const unsigned k = i / 4, j = i % 4;
+    return j < 2 ? 2 * k + j : size / 2 + 2 * k + (j - 2);
+  }
+};
+
+template <class Arch>
+inline xsimd::batch<float, Arch> zip_prepare(xsimd::batch<float, Arch> v) {
+  if constexpr (xsimd::batch<float, Arch>::size == 4) {
+    return v;
+  } else {
+    return xsimd::swizzle(v, xsimd::make_batch_constant<xsimd::batch<uint32_t, Arch>, ZipPrepareOrder>());
+  }
+}
+
+/// dst[2q + j] = act(src_j[q] + bias) for 2q + j < count: the store of two stride-2 phases.
+template <class Arch>
+inline void bias_activate_interleave2(const float* src0, const float* src1, float* dst, int64_t count, float bias,
+                                      int kind, float alpha) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr int64_t L = B::size;
+  int64_t q = 0;
+  for (; 2 * (q + L) <= count; q += L) {
+    const B a = zip_prepare<Arch>(activate<Arch>(kind, alpha, B::load_unaligned(src0 + q) + B(bias)));
+    const B b = zip_prepare<Arch>(activate<Arch>(kind, alpha, B::load_unaligned(src1 + q) + B(bias)));
+    xsimd::zip_lo(a, b).store_unaligned(dst + 2 * q);
+    xsimd::zip_hi(a, b).store_unaligned(dst + 2 * q + L);
+  }
+  for (int64_t o = 2 * q; o < count; ++o)
+    dst[o] = activate_scalar(kind, alpha, ((o & 1) ? src1 : src0)[o >> 1] + bias);
+}
+
+}  // namespace
+}  // namespace upconv::detail::cpu

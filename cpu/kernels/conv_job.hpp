@@ -1,0 +1,105 @@
+// Internal: the plain-data description of one conv / conv_transpose run that the per-ISA kernels
+// (conv_kernels.ipp, instantiated in cpu/arch/conv_<isa>.cpp) execute. Built by conv_plan.cpp,
+// which is compiled without ISA flags; nothing here may hold std containers, so that no inline
+// library code is compiled with AVX flags and shared with the baseline build (ODR).
+#pragma once
+
+#include <cstdint>
+
+#include "cpu/isa.hpp"
+
+namespace upconv::detail::cpu {
+
+/// One kernel tap on one axis: input index (in padded coordinates) = q * in_step + off, where
+/// q counts the outputs of the tap's phase.
+struct AxisTap {
+  int64_t t = 0;    // kernel tap index
+  int64_t off = 0;  // padded-input offset at q = 0
+};
+
+/// A run of outputs q in [q_begin, q_end) of one phase whose valid taps are the same set:
+/// bit j of `mask` is set when tap (phase.tap_begin + j) reads inside the unpadded input.
+struct AxisSeg {
+  int64_t q_begin = 0, q_end = 0;
+  uint64_t mask = 0;
+};
+
+/// One stride phase of one axis: outputs out_start + q * out_step for q < count, computed as a
+/// dense stride-`in_step` correlation over taps [tap_begin, tap_end). A conv has one phase; a
+/// conv_transpose with stride s has s of them (the sub-pixel decomposition), each with in_step 1.
+struct AxisPhase {
+  int64_t out_start = 0, count = 0;
+  int32_t tap_begin = 0, tap_end = 0;
+  int32_t seg_begin = 0, seg_end = 0;
+};
+
+struct AxisView {
+  int64_t out_step = 1, in_step = 1;
+  int32_t num_phases = 0;
+  const AxisPhase* phases = nullptr;
+  const AxisTap* taps = nullptr;
+  const AxisSeg* segs = nullptr;
+};
+
+/// A tile of the output-channel-vectorised kernel: `m` consecutive positions (row-major) of the
+/// rectangle seg_h x seg_w of phase (ph, pw), starting at linear index `start` in it.
+struct ChannelTile {
+  int32_t ph = 0, pw = 0, seg_h = 0, seg_w = 0;
+  int64_t start = 0;
+  int32_t m = 0;
+};
+
+/// Everything one run needs. Weights are packed as [group][block][kh][kw][c_in/group][block_width]
+/// (zero-padded past c_out/group); bias as [group][block][block_width] (zeros without bias).
+struct ConvJob {
+  AxisView h, w;
+  int64_t n = 0, c_in = 0, c_out = 0, groups = 1, cig = 0, cog = 0, kh = 1, kw = 1;
+  // Zero-padded input [n][c_in][xp_h][xp_w], readable `slack` floats past its end.
+  const float* xp = nullptr;
+  int64_t xp_h = 0, xp_w = 0;
+  float* y = nullptr;
+  int64_t y_h = 0, y_w = 0;
+  const float* wpack = nullptr;
+  const float* bpack = nullptr;
+  int64_t block_width = 0, blocks = 0;  // per group
+  int activation = 0;                   // upconv::Activation as int
+  float alpha = 0.0f;
+  // Row-vectorised kernel: the phase and q of every output row.
+  const int32_t* row_phase = nullptr;
+  const int64_t* row_q = nullptr;
+  // Channel-vectorised kernel: the tile list (items are n x groups x tiles).
+  const ChannelTile* tiles = nullptr;
+  int64_t num_tiles = 0;
+};
+
+/// Register-tile limits per ISA, shared by the planner (weight packing, scratch sizes) and the
+/// kernels. `wide` = 32 vector registers (AVX-512), else 16.
+constexpr int isa_lanes(Isa isa) { return isa == Isa::avx512f ? 16 : isa == Isa::avx2 ? 8 : 4; }
+/// Row kernel: output-channel rows per tile are 1, 2, 4 or 8; vectors of positions at most:
+constexpr int row_max_vectors(bool wide, int rows) {
+  return wide ? (rows == 1 ? 8 : rows == 2 ? 6 : rows == 4 ? 5 : 3) : (rows == 1 ? 6 : rows == 2 ? 4 : rows == 4 ? 2 : 1);
+}
+/// Channel kernel: vectors of output channels are 1, 2 or 4; positions per tile at most:
+constexpr int channel_max_positions(bool wide, int vectors) {
+  return wide ? (vectors == 1 ? 16 : vectors == 2 ? 12 : 6) : (vectors == 1 ? 8 : vectors == 2 ? 5 : 2);
+}
+/// Floats the padded input must stay readable past its end (the widest row-tile over-read).
+constexpr int64_t input_slack_floats = 8 * 16 + 64;
+
+/// Per-thread scratch the kernels need, in floats.
+int64_t row_kernel_scratch(const ConvJob& job);
+int64_t channel_kernel_scratch(const ConvJob& job, int max_positions);
+
+/// xsimd dispatch functors: process items [begin, end) of a job with `scratch` (sized as above).
+/// Row kernel items: ((n * groups + g) * blocks + block) * y_h + output row.
+struct ConvRowKernel {
+  template <class Arch>
+  void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
+};
+/// Channel kernel items: (n * groups + g) * num_tiles + tile.
+struct ConvChannelKernel {
+  template <class Arch>
+  void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
+};
+
+}  // namespace upconv::detail::cpu

@@ -1,0 +1,228 @@
+#include "cpu/kernels/conv_plan.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu/kernels/conv_dispatch.hpp"
+#include "cpu/kernels/conv_geometry.hpp"
+
+namespace upconv::detail::cpu {
+namespace {
+
+/// 64-byte aligned float storage (weights and scratch are read by full-width vector loads).
+class AlignedFloats {
+ public:
+  AlignedFloats() = default;
+  explicit AlignedFloats(int64_t count) : data_(static_cast<float*>(std::aligned_alloc(64, bytes(count)))) {
+    std::memset(data_.get(), 0, bytes(count));
+  }
+  float* get() const noexcept { return data_.get(); }
+
+ private:
+  static size_t bytes(int64_t count) { return (static_cast<size_t>(std::max<int64_t>(count, 1)) * 4 + 63) / 64 * 64; }
+  struct Free {
+    void operator()(float* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<float, Free> data_;
+};
+
+/// Weights as [group][block][kh][kw][cig][width] (zero past cog) and bias as [group][block][width].
+struct PackedWeights {
+  int64_t width = 0, blocks = 0;
+  AlignedFloats w, b;
+};
+
+PackedWeights pack_weights(const ConvDesc& d, const float* weight, const float* bias, int64_t width) {
+  const int64_t cig = d.c_in_per_group(), cog = d.c_out_per_group(), taps = d.kh * d.kw;
+  PackedWeights p;
+  p.width = width;
+  p.blocks = (cog + width - 1) / width;
+  p.w = AlignedFloats(d.groups * p.blocks * taps * cig * width);
+  p.b = AlignedFloats(d.groups * p.blocks * width);
+  for (int64_t g = 0; g < d.groups; ++g)
+    for (int64_t co = 0; co < cog; ++co) {
+      const int64_t blk = co / width, lane = co % width;
+      if (bias) p.b.get()[(g * p.blocks + blk) * width + lane] = bias[g * cog + co];
+      for (int64_t ci = 0; ci < cig; ++ci)
+        for (int64_t t = 0; t < taps; ++t) {
+          // conv: (c_out, cig, kh, kw); conv_transpose: (c_in, cog, kh, kw).
+          const float v = d.transposed ? weight[((g * cig + ci) * cog + co) * taps + t]
+                                       : weight[((g * cog + co) * cig + ci) * taps + t];
+          p.w.get()[(((g * p.blocks + blk) * taps + t) * cig + ci) * width + lane] = v;
+        }
+    }
+  return p;
+}
+
+int64_t row_block_rows(int64_t cog) {
+  for (int64_t r : {1, 2, 4}) if (cog <= r) return r;
+  return 8;
+}
+
+class FastConvKernel final : public OpKernel {
+ public:
+  FastConvKernel(const ConvDesc& d, const float* weight, const float* bias, Isa isa,
+                 std::shared_ptr<ThreadPool> pool, ConvTileKind tile)
+      : desc_(d), isa_(isa), pool_(std::move(pool)), tile_(tile) {
+    const int64_t lanes = isa_lanes(isa_);
+    const int64_t vectors = std::min<int64_t>(4, (d.c_out_per_group() + lanes - 1) / lanes);
+    rows_ = pack_weights(d, weight, bias, row_block_rows(d.c_out_per_group()));
+    channels_ = pack_weights(d, weight, bias, (vectors == 3 ? 4 : vectors) * lanes);
+  }
+
+  Status run(const OpArgs& a) override {
+    const ConvDesc& d = desc_;
+    const AxisPlan ph = make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, a.xd.h, a.yd.h);
+    const AxisPlan pw = make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, a.xd.w, a.yd.w);
+    const bool channels = use_channel_tiles(ph, pw);
+
+    const AlignedFloats xp = pad_input(a, ph, pw);
+    ConvJob job;
+    job.h = ph.view();
+    job.w = pw.view();
+    job.n = a.xd.n;
+    job.c_in = d.c_in;
+    job.c_out = d.c_out;
+    job.groups = d.groups;
+    job.cig = d.c_in_per_group();
+    job.cog = d.c_out_per_group();
+    job.kh = d.kh;
+    job.kw = d.kw;
+    job.xp = xp.get();
+    job.xp_h = ph.padded_len;
+    job.xp_w = pw.padded_len;
+    job.y = a.y;
+    job.y_h = a.yd.h;
+    job.y_w = a.yd.w;
+    job.activation = static_cast<int>(d.activation.kind);
+    job.alpha = d.activation.alpha;
+    const PackedWeights& pk = channels ? channels_ : rows_;
+    job.wpack = pk.w.get();
+    job.bpack = pk.b.get();
+    job.block_width = pk.width;
+    job.blocks = pk.blocks;
+
+    if (channels) {
+      const std::vector<ChannelTile> tiles = make_tiles(ph, pw, max_positions());
+      job.tiles = tiles.data();
+      job.num_tiles = static_cast<int64_t>(tiles.size());
+      const int64_t scratch = channel_scratch(job);
+      run_items(job.n * job.groups * job.num_tiles, scratch, [&](int64_t b, int64_t e, float* s) {
+        dispatch_isa(isa_, ConvChannelKernel{}, job, b, e, s);
+      });
+    } else {
+      std::vector<int32_t> row_phase(static_cast<size_t>(a.yd.h));
+      std::vector<int64_t> row_q(static_cast<size_t>(a.yd.h));
+      for (size_t p = 0; p < ph.phases.size(); ++p)
+        for (int64_t q = 0; q < ph.phases[p].count; ++q) {
+          const auto oh = static_cast<size_t>(ph.phases[p].out_start + q * ph.out_step);
+          row_phase[oh] = static_cast<int32_t>(p);
+          row_q[oh] = q;
+        }
+      job.row_phase = row_phase.data();
+      job.row_q = row_q.data();
+      const int64_t scratch = row_scratch(job);
+      run_items(job.n * job.groups * job.blocks * job.y_h, scratch, [&](int64_t b, int64_t e, float* s) {
+        dispatch_isa(isa_, ConvRowKernel{}, job, b, e, s);
+      });
+    }
+    return {};
+  }
+
+ private:
+  int max_positions() const {
+    return channel_max_positions(isa_ == Isa::avx512f, static_cast<int>(channels_.width / isa_lanes(isa_)));
+  }
+
+  // The row kernel needs unit input steps along W; otherwise pick the tile that fills more lanes.
+  bool use_channel_tiles(const AxisPlan& ph, const AxisPlan& pw) const {
+    if (tile_ != ConvTileKind::automatic) return tile_ == ConvTileKind::channels || pw.in_step != 1;
+    if (pw.in_step != 1) return true;
+    const double cog = static_cast<double>(desc_.c_out_per_group());
+    const double channel_fill = cog / static_cast<double>(channels_.blocks * channels_.width);
+    const int64_t lanes = isa_lanes(isa_);
+    double counted = 0, padded = 0;
+    for (const AxisPhase& p : pw.phases) {
+      counted += static_cast<double>(p.count);
+      padded += static_cast<double>((p.count + lanes - 1) / lanes * lanes);
+    }
+    const double row_fill = (padded > 0 ? counted / padded : 1.0) * cog /
+                            static_cast<double>(rows_.blocks * rows_.width) * pw.valid_tap_fraction();
+    (void)ph;
+    return channel_fill > row_fill * 1.02;
+  }
+
+  static std::vector<ChannelTile> make_tiles(const AxisPlan& ph, const AxisPlan& pw, int max_m) {
+    std::vector<ChannelTile> tiles;
+    auto add_run = [&](ChannelTile base, int64_t start, int64_t len) {
+      const int64_t count = (len + max_m - 1) / max_m;
+      for (int64_t k = 0; k < count; ++k) {
+        base.start = start + len * k / count;
+        base.m = static_cast<int32_t>(start + len * (k + 1) / count - base.start);
+        tiles.push_back(base);
+      }
+    };
+    for (int32_t a = 0; a < static_cast<int32_t>(ph.phases.size()); ++a)
+      for (int32_t sh = ph.phases[a].seg_begin; sh < ph.phases[a].seg_end; ++sh)
+        for (int32_t b = 0; b < static_cast<int32_t>(pw.phases.size()); ++b)
+          for (int32_t sw = pw.phases[b].seg_begin; sw < pw.phases[b].seg_end; ++sw) {
+            const int64_t rows = ph.segs[sh].q_end - ph.segs[sh].q_begin;
+            const int64_t cols = pw.segs[sw].q_end - pw.segs[sw].q_begin;
+            const ChannelTile base{a, b, sh, sw, 0, 0};
+            if (cols >= max_m)
+              for (int64_t r = 0; r < rows; ++r) add_run(base, r * cols, cols);  // tiles within one row
+            else
+              add_run(base, 0, rows * cols);
+          }
+    return tiles;
+  }
+
+  static int64_t row_scratch(const ConvJob& job) {
+    int64_t row = 0;
+    for (int32_t p = 0; p < job.w.num_phases; ++p) row += (job.w.phases[p].count + 127) / 128 * 128;
+    return job.block_width * row + 16 + 3 * job.kh * job.kw * 2 + 64;
+  }
+
+  static int64_t channel_scratch(const ConvJob& job) {
+    const int64_t taps = job.kh * job.kw;
+    return taps * job.cig * 16 + 16 + 16 * job.block_width + 16 + 2 * (32 + 2 * taps) + 2 * taps + 64;
+  }
+
+  // Zero-padded copy of the input, readable input_slack_floats past its end.
+  AlignedFloats pad_input(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) const {
+    const int64_t hp = ph.padded_len, wp = pw.padded_len, planes = a.xd.n * a.xd.c;
+    AlignedFloats xp(planes * hp * wp + input_slack_floats);
+    pool_->parallel_for(planes, [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p)
+        for (int64_t r = 0; r < a.xd.h; ++r)
+          std::memcpy(xp.get() + (p * hp + r + ph.pad_before) * wp + pw.pad_before, a.x + (p * a.xd.h + r) * a.xd.w,
+                      static_cast<size_t>(a.xd.w) * sizeof(float));
+    });
+    return xp;
+  }
+
+  template <class Fn>
+  void run_items(int64_t items, int64_t scratch_floats, const Fn& fn) {
+    pool_->parallel_for(items, [&](int64_t b, int64_t e) {
+      AlignedFloats scratch(scratch_floats);
+      fn(b, e, scratch.get());
+    });
+  }
+
+  ConvDesc desc_;
+  Isa isa_;
+  std::shared_ptr<ThreadPool> pool_;
+  ConvTileKind tile_;
+  PackedWeights rows_, channels_;
+};
+
+}  // namespace
+
+std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,
+                                                Isa isa, std::shared_ptr<ThreadPool> pool, ConvTileKind tile) {
+  return std::make_unique<FastConvKernel>(desc, weight, bias, isa, std::move(pool), tile);
+}
+
+}  // namespace upconv::detail::cpu

@@ -1,0 +1,157 @@
+#include "cpu_conv_case.hpp"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+#include "cpu/reference/reference.hpp"
+#include "runtime/thread_pool.hpp"
+
+namespace upconv::testing {
+namespace {
+
+int64_t out_len(bool transposed, int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, int64_t op) {
+  if (transposed) return (in - 1) * s - pb - pe + d * (k - 1) + op + 1;
+  const int64_t span = in + pb + pe - d * (k - 1) - 1;
+  return span < 0 ? 0 : span / s + 1;
+}
+
+std::vector<float> random_values(std::mt19937_64& rng, int64_t count) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(count));
+  for (float& f : v) f = u(rng);
+  return v;
+}
+
+struct Data {
+  std::vector<float> x, w, b;
+};
+
+Data make_data(const ConvCase& c) {
+  std::mt19937_64 rng(c.seed);
+  const detail::ConvDesc d = c.desc();
+  Data data;
+  data.x = random_values(rng, c.input_dims().count());
+  data.w = random_values(rng, d.weight_count());
+  if (c.bias) data.b = random_values(rng, c.c_out);
+  return data;
+}
+
+}  // namespace
+
+detail::ConvDesc ConvCase::desc() const {
+  detail::ConvDesc d;
+  d.transposed = transposed;
+  d.c_in = c_in;
+  d.c_out = c_out;
+  d.groups = groups;
+  d.kh = kh;
+  d.kw = kw;
+  d.stride_h = sh;
+  d.stride_w = sw;
+  d.dil_h = dh;
+  d.dil_w = dw;
+  d.pad_top = pt;
+  d.pad_left = pl;
+  d.pad_bottom = pb;
+  d.pad_right = pr;
+  d.out_pad_h = oph;
+  d.out_pad_w = opw;
+  d.has_bias = bias;
+  d.activation.kind = act;
+  d.activation.alpha = 0.125f;
+  return d;
+}
+
+bool ConvCase::output_dims(detail::Dims4& out) const {
+  out = {n, c_out, out_len(transposed, h, kh, sh, dh, pt, pb, oph), out_len(transposed, w, kw, sw, dw, pl, pr, opw)};
+  return out.h >= 1 && out.w >= 1;
+}
+
+std::string ConvCase::describe() const {
+  std::ostringstream s;
+  s << (transposed ? "conv_transpose" : "conv") << " n=" << n << " c_in=" << c_in << " c_out=" << c_out
+    << " groups=" << groups << " in=" << h << "x" << w << " k=" << kh << "x" << kw << " stride=" << sh << "," << sw
+    << " dil=" << dh << "," << dw << " pad(t,l,b,r)=" << pt << "," << pl << "," << pb << "," << pr
+    << " out_pad=" << oph << "," << opw << " bias=" << bias << " act=" << static_cast<int>(act) << " seed=" << seed;
+  return s.str();
+}
+
+ConvCase random_conv_case(uint64_t seed, bool transposed) {
+  std::mt19937_64 rng(seed * 7919 + (transposed ? 1 : 0));
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  for (;;) {
+    ConvCase c;
+    c.transposed = transposed;
+    c.seed = seed;
+    c.groups = pick(0, 3) == 0 ? pick(2, 4) : 1;
+    c.c_in = c.groups * pick(1, 6);
+    c.c_out = c.groups * (pick(0, 3) == 0 ? pick(8, 40) : pick(1, 6));
+    if (pick(0, 5) == 0) c.c_in = c.c_out = c.groups = pick(1, 9);  // depthwise
+    c.n = pick(1, 2);
+    c.h = pick(0, 3) == 0 ? 1 : pick(1, 12);
+    c.w = pick(1, 40);
+    c.kh = c.h == 1 ? pick(1, 2) : pick(1, 5);
+    c.kw = pick(1, 5);
+    c.sh = pick(1, 3);
+    c.sw = pick(1, 4);
+    c.dh = pick(0, 2) == 0 ? pick(1, 3) : 1;
+    c.dw = pick(0, 2) == 0 ? pick(1, 4) : 1;
+    const int64_t max_pad_h = c.dh * (c.kh - 1), max_pad_w = c.dw * (c.kw - 1);
+    c.pt = pick(0, max_pad_h);
+    c.pb = pick(0, max_pad_h);
+    c.pl = pick(0, max_pad_w);
+    c.pr = pick(0, max_pad_w);
+    if (transposed) {
+      c.oph = pick(0, std::max(c.sh, c.dh) - 1);
+      c.opw = pick(0, std::max(c.sw, c.dw) - 1);
+    }
+    c.bias = pick(0, 1) == 1;
+    c.act = static_cast<Activation>(pick(0, 4));
+    detail::Dims4 yd;
+    if (c.output_dims(yd)) return c;
+  }
+}
+
+ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile, int threads) {
+  const Data data = make_data(c);
+  const detail::ConvDesc d = c.desc();
+  ConvRun r;
+  c.output_dims(r.yd);
+  r.y.assign(static_cast<size_t>(r.yd.count()), std::nanf(""));
+  auto pool = std::make_shared<detail::ThreadPool>(threads);
+  auto kernel = detail::cpu::make_fast_conv_kernel(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool, tile);
+  detail::OpArgs args;
+  args.x = data.x.data();
+  args.xd = c.input_dims();
+  args.y = r.y.data();
+  args.yd = r.yd;
+  const Status st = kernel->run(args);
+  if (!st.ok()) r.y.clear();
+  return r;
+}
+
+std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile,
+                                    int threads) {
+  const Data data = make_data(c);
+  const ConvRun got = run_fast(c, isa, tile, threads);
+  std::vector<float> ref(static_cast<size_t>(got.yd.count()));
+  ref::conv(c.desc(), data.x.data(), c.input_dims(), data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(),
+            got.yd);
+  if (got.y.size() != ref.size()) return "run failed: " + c.describe();
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const float g = got.y[i], e = ref[i];
+    if (!(std::fabs(g - e) <= 1e-4f * (1.0f + std::fabs(e)))) {
+      const int64_t plane = got.yd.h * got.yd.w;
+      std::ostringstream s;
+      s << c.describe() << " isa=" << detail::cpu::isa_name(isa) << " tile=" << static_cast<int>(tile)
+        << " threads=" << threads << ": at (n,c,h,w)=(" << static_cast<int64_t>(i) / (plane * got.yd.c) << ","
+        << static_cast<int64_t>(i) / plane % got.yd.c << "," << static_cast<int64_t>(i) % plane / got.yd.w << ","
+        << static_cast<int64_t>(i) % got.yd.w << ") got " << g << " want " << e;
+      return s.str();
+    }
+  }
+  return {};
+}
+
+}  // namespace upconv::testing

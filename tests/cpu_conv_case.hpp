@@ -1,0 +1,49 @@
+// Test helper for the optimised CPU conv kernels: one conv / conv_transpose case (attributes,
+// seeded data), run through cpu::make_fast_conv_kernel with a chosen ISA, tile kind and thread
+// count, and compared with the scalar reference.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu/isa.hpp"
+#include "cpu/kernels/conv_plan.hpp"
+#include "runtime/op_desc.hpp"
+
+namespace upconv::testing {
+
+struct ConvCase {
+  bool transposed = true;
+  int64_t n = 1, c_in = 1, c_out = 1, groups = 1;
+  int64_t h = 1, w = 1;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0, oph = 0, opw = 0;
+  bool bias = false;
+  Activation act = Activation::none;
+  uint64_t seed = 1;
+
+  detail::ConvDesc desc() const;
+  detail::Dims4 input_dims() const { return {n, c_in, h, w}; }
+  /// Output extents; false when the attributes give an empty output.
+  bool output_dims(detail::Dims4& out) const;
+  std::string describe() const;
+};
+
+/// A random valid case (small sizes) from `seed`.
+ConvCase random_conv_case(uint64_t seed, bool transposed);
+
+struct ConvRun {
+  std::vector<float> y;
+  detail::Dims4 yd;
+};
+
+/// Runs the optimised kernel.
+ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile, int threads);
+
+/// Compares the optimised kernel with the reference: empty string when within
+/// |got - ref| <= 1e-4 * (1 + |ref|), else a message naming the first mismatch.
+std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile,
+                                    int threads = 1);
+
+}  // namespace upconv::testing

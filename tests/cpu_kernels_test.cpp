@@ -1,0 +1,220 @@
+// The optimised CPU conv / conv_transpose kernels against the scalar reference, once per ISA the
+// machine supports and per register-tile kind (row tiles, channel tiles, automatic choice).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "cpu_conv_case.hpp"
+
+namespace upconv::testing {
+namespace {
+
+using detail::cpu::ConvTileKind;
+using detail::cpu::Isa;
+
+const char* tile_name(ConvTileKind t) {
+  return t == ConvTileKind::rows ? "rows" : t == ConvTileKind::channels ? "channels" : "auto";
+}
+
+class CpuConvKernels : public ::testing::TestWithParam<std::tuple<Isa, ConvTileKind>> {
+ protected:
+  Isa isa() const { return std::get<0>(GetParam()); }
+  ConvTileKind tile() const { return std::get<1>(GetParam()); }
+  void expect_matches(const ConvCase& c, int threads = 1) {
+    const std::string err = check_against_reference(c, isa(), tile(), threads);
+    EXPECT_TRUE(err.empty()) << err;
+  }
+};
+
+ConvCase ct(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t k, int64_t s, int64_t p) {
+  ConvCase c;
+  c.transposed = true;
+  c.c_in = c_in;
+  c.c_out = c_out;
+  c.h = h;
+  c.w = w;
+  c.kh = c.kw = k;
+  c.sh = c.sw = s;
+  c.pt = c.pl = c.pb = c.pr = p;
+  return c;
+}
+
+ConvCase cv(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t k, int64_t s, int64_t p, int64_t d) {
+  ConvCase c = ct(c_in, c_out, h, w, k, s, p);
+  c.transposed = false;
+  c.dh = c.dw = d;
+  return c;
+}
+
+TEST_P(CpuConvKernels, SeedExample2x2Kernel) {
+  expect_matches(ct(1, 1, 2, 2, 2, 1, 0));
+  expect_matches(ct(1, 1, 2, 2, 3, 2, 1));
+}
+
+TEST_P(CpuConvKernels, OddChannelsAndWidthsAroundVectorAndTile) {
+  for (int64_t w : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 127, 128, 129})
+    for (int64_t co : {1, 3, 7, 8, 9, 17}) {
+      ConvCase c = ct(3, co, 3, w, 4, 2, 1);
+      c.seed = static_cast<uint64_t>(w * 100 + co);
+      expect_matches(c);
+      ConvCase f = cv(5, co, 2, w, 3, 1, 1, 1);
+      f.seed = c.seed;
+      expect_matches(f);
+    }
+}
+
+TEST_P(CpuConvKernels, ManyOutputChannels) {
+  for (int64_t co : {15, 16, 31, 32, 33, 63, 64, 65, 96}) {
+    expect_matches(ct(6, co, 5, 6, 4, 2, 1));
+    expect_matches(cv(6, co, 6, 9, 3, 1, 2, 2));
+  }
+}
+
+TEST_P(CpuConvKernels, StrideGreaterThanKernel) {
+  expect_matches(ct(3, 4, 5, 6, 2, 3, 0));  // phases without taps get bias only
+  ConvCase c = ct(2, 3, 4, 5, 1, 4, 0);
+  c.bias = true;
+  c.oph = c.opw = 3;
+  expect_matches(c);
+  expect_matches(cv(3, 4, 11, 13, 2, 3, 0, 1));
+}
+
+TEST_P(CpuConvKernels, DilationAndOutputPadding) {
+  ConvCase c = ct(4, 5, 6, 7, 3, 2, 2);
+  c.dh = 2;
+  c.dw = 3;
+  c.oph = 1;
+  c.opw = 2;
+  c.bias = true;
+  expect_matches(c);
+  expect_matches(cv(4, 6, 20, 24, 3, 1, 6, 6));
+  expect_matches(cv(4, 6, 9, 30, 3, 2, 3, 3));
+}
+
+TEST_P(CpuConvKernels, AsymmetricPadding) {
+  ConvCase c = ct(3, 5, 5, 9, 4, 2, 0);
+  c.pt = 0;
+  c.pb = 3;
+  c.pl = 2;
+  c.pr = 1;
+  expect_matches(c);
+  ConvCase f = cv(3, 5, 7, 9, 3, 1, 0, 2);
+  f.pt = 4;
+  f.pb = 0;
+  f.pl = 1;
+  f.pr = 3;
+  expect_matches(f);
+}
+
+TEST_P(CpuConvKernels, GroupsDilationStrideTogether) {
+  ConvCase c = ct(6, 9, 5, 7, 3, 3, 2);
+  c.groups = 3;
+  c.dh = 2;
+  c.dw = 2;
+  c.oph = 1;
+  c.opw = 2;
+  c.n = 2;
+  c.bias = true;
+  c.act = Activation::leaky_relu;
+  expect_matches(c);
+  ConvCase f = cv(8, 12, 10, 13, 3, 2, 2, 2);
+  f.groups = 4;
+  f.n = 2;
+  expect_matches(f);
+}
+
+TEST_P(CpuConvKernels, Depthwise) {
+  ConvCase c = ct(16, 16, 9, 20, 4, 2, 1);
+  c.groups = 16;
+  c.bias = true;
+  expect_matches(c);
+  ConvCase f = cv(7, 7, 9, 19, 3, 1, 2, 2);
+  f.groups = 7;
+  expect_matches(f);
+}
+
+TEST_P(CpuConvKernels, OneDimensional) {
+  ConvCase w = cv(8, 8, 1, 300, 1, 1, 0, 1);  // WaveNet-like: kernel 1x2, dilation 64
+  w.kw = 2;
+  w.dw = 64;
+  expect_matches(w);
+  ConvCase t = ct(5, 3, 1, 50, 1, 1, 0);
+  t.kw = 5;
+  t.sw = 4;
+  t.pl = 1;
+  t.pr = 2;
+  t.opw = 3;
+  expect_matches(t);
+}
+
+TEST_P(CpuConvKernels, EveryActivationWithAndWithoutBias) {
+  for (int a = 0; a <= 4; ++a)
+    for (bool bias : {false, true}) {
+      ConvCase c = ct(4, 20, 4, 37, 3, 2, 1);
+      c.act = static_cast<Activation>(a);
+      c.bias = bias;
+      c.seed = static_cast<uint64_t>(a * 2 + bias);
+      expect_matches(c);
+      ConvCase f = cv(4, 5, 5, 21, 3, 1, 1, 1);
+      f.act = c.act;
+      f.bias = bias;
+      expect_matches(f);
+    }
+}
+
+TEST_P(CpuConvKernels, BenchLayerShapesScaledDown) {
+  ConvCase g2 = ct(64, 32, 8, 8, 4, 2, 1);  // dcgan_g2
+  expect_matches(g2);
+  expect_matches(ct(32, 16, 16, 16, 2, 2, 0));  // unet_up
+  ConvCase fs = ct(8, 1, 20, 20, 9, 3, 4);      // fsrcnn_x3
+  fs.oph = fs.opw = 2;
+  expect_matches(fs);
+  ConvCase dw = ct(8, 8, 16, 40, 4, 2, 1);  // dw_up_x2
+  dw.groups = 8;
+  expect_matches(dw);
+  expect_matches(ct(16, 8, 9, 48, 4, 2, 1));    // frame_up
+  expect_matches(cv(32, 32, 24, 24, 3, 1, 12, 12));  // aspp_d12
+}
+
+TEST_P(CpuConvKernels, RandomConvTranspose) {
+  for (uint64_t s = 0; s < 150; ++s) expect_matches(random_conv_case(s, true));
+}
+
+TEST_P(CpuConvKernels, RandomConv) {
+  for (uint64_t s = 0; s < 150; ++s) expect_matches(random_conv_case(s, false));
+}
+
+TEST_P(CpuConvKernels, BitIdenticalForAnyThreadCount) {
+  for (uint64_t s = 0; s < 20; ++s)
+    for (bool transposed : {true, false}) {
+      ConvCase c = random_conv_case(s + 1000, transposed);
+      const ConvRun one = run_fast(c, isa(), tile(), 1);
+      for (int threads : {2, 3}) {
+        const ConvRun many = run_fast(c, isa(), tile(), threads);
+        ASSERT_EQ(one.y.size(), many.y.size());
+        EXPECT_EQ(0, std::memcmp(one.y.data(), many.y.data(), one.y.size() * sizeof(float)))
+            << c.describe() << " threads=" << threads;
+      }
+    }
+}
+
+std::vector<std::tuple<Isa, ConvTileKind>> params() {
+  std::vector<std::tuple<Isa, ConvTileKind>> p;
+  for (Isa isa : detail::cpu::available_isas())
+    for (ConvTileKind t : {ConvTileKind::automatic, ConvTileKind::rows, ConvTileKind::channels}) p.emplace_back(isa, t);
+  return p;
+}
+
+INSTANTIATE_TEST_SUITE_P(AvailableIsas, CpuConvKernels, ::testing::ValuesIn(params()),
+                         [](const ::testing::TestParamInfo<std::tuple<Isa, ConvTileKind>>& info) {
+                           return std::string(detail::cpu::isa_name(std::get<0>(info.param))) + "_" +
+                                  tile_name(std::get<1>(info.param));
+                         });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CpuConvKernels);
+
+}  // namespace
+}  // namespace upconv::testing
