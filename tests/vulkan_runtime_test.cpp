@@ -329,3 +329,26 @@ TEST(VulkanValidation, LayerMessagesBecomeAFailedStatusOfTheNextCall) {
 
 }  // namespace
 }  // namespace upconv
+
+namespace upconv {
+namespace {
+
+TEST(VulkanNoLoader, AutomaticFallsBackToCpuAndExplicitVulkanFailsClearly) {
+  ScopedEnv no_backend("UPCONV_BACKEND", nullptr);
+  ScopedEnv no_loader("UPCONV_VULKAN_LOADER", "/nonexistent/libvulkan.so.1");
+  auto automatic = Context::create({});
+  ASSERT_TRUE(automatic.ok()) << automatic.status().to_string();
+  EXPECT_EQ(automatic->backend(), BackendKind::cpu);
+  ContextOptions o;
+  o.backend = BackendKind::vulkan;
+  auto vk = Context::create(o);
+  ASSERT_FALSE(vk.ok());
+  EXPECT_EQ(vk.status().code(), StatusCode::backend_unavailable);
+  EXPECT_NE(vk.status().message().find("loader"), std::string::npos) << vk.status().message();
+  auto devices = list_vulkan_devices();
+  ASSERT_FALSE(devices.ok());
+  EXPECT_EQ(devices.status().code(), StatusCode::backend_unavailable);
+}
+
+}  // namespace
+}  // namespace upconv

@@ -3,15 +3,27 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <string>
 #include <utility>
 
 namespace upconv::detail::vk {
 
 Result<LoaderLibrary> LoaderLibrary::open() {
-  // libvulkan.so.1 is the loader's ABI name; the unversioned name exists only with -dev packages.
-  void* handle = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!handle) handle = dlopen("libvulkan.so", RTLD_NOW | RTLD_LOCAL);
+  // UPCONV_VULKAN_LOADER names a specific loader library (and lets tests simulate a machine
+  // without one). Otherwise libvulkan.so.1, the loader's ABI name; the unversioned name exists
+  // only with -dev packages.
+  const char* forced = std::getenv("UPCONV_VULKAN_LOADER");
+  void* handle = nullptr;
+  if (forced && *forced) {
+    handle = dlopen(forced, RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      return Status(StatusCode::backend_unavailable,
+                    std::string("no Vulkan loader: UPCONV_VULKAN_LOADER=") + forced + " could not be opened");
+  } else {
+    handle = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) handle = dlopen("libvulkan.so", RTLD_NOW | RTLD_LOCAL);
+  }
   if (!handle)
     return Status(StatusCode::backend_unavailable,
                   "no Vulkan loader found (libvulkan.so.1 could not be opened; install a Vulkan loader and driver)");
