@@ -6,6 +6,10 @@
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
 #include "upconv/plan.hpp"
+#if __has_include(<vulkan/vulkan.h>)
+#include "upconv/vulkan.hpp"
+#define UPCONV_INFO_VULKAN_DEVICES 1
+#endif
 
 namespace upconv::cli {
 namespace {
@@ -14,6 +18,35 @@ void print_env(const char* name) {
   const char* value = std::getenv(name);
   std::cout << "  " << name << "=" << (value ? value : "(unset)") << "\n";
 }
+
+#ifdef UPCONV_INFO_VULKAN_DEVICES
+/// Every Vulkan device with the limits and features upconv's dispatch planning uses.
+void print_vulkan_devices() {
+  auto devices = list_vulkan_devices();
+  if (!devices.ok()) {
+    std::cout << "vulkan devices: none (" << devices.status().message() << ")\n";
+    return;
+  }
+  std::cout << "vulkan devices: " << devices->size() << "\n";
+  for (const VulkanDeviceInfo& d : *devices) {
+    std::cout << "  [" << d.index << "] " << d.name << " (" << d.type << ", Vulkan " << d.api_version << ", "
+              << d.driver << ")" << (d.usable ? "" : " — unusable: needs Vulkan 1.1 and a compute queue") << "\n"
+              << "      workgroup size max " << d.max_workgroup_size[0] << "x" << d.max_workgroup_size[1] << "x"
+              << d.max_workgroup_size[2] << ", invocations " << d.max_workgroup_invocations << ", count max "
+              << d.max_workgroup_count[0] << "x" << d.max_workgroup_count[1] << "x" << d.max_workgroup_count[2] << "\n"
+              << "      shared memory " << d.max_shared_memory_bytes << " B, push constants "
+              << d.max_push_constants_bytes << " B, subgroup " << d.subgroup_size << "\n"
+              << "      fp16 storage (storageBuffer16BitAccess): " << (d.storage_buffer_16bit ? "yes" : "no")
+              << ", timestamps: ";
+    if (d.timestamp_valid_bits)
+      std::cout << d.timestamp_valid_bits << " bits, " << d.timestamp_period_ns << " ns/tick\n";
+    else
+      std::cout << "none\n";
+  }
+  std::cout << "  (auto uses the best GPU: discrete > integrated > virtual; a cpu-type device only with"
+               " --backend vulkan; UPCONV_DEVICE=<index|name> chooses)\n";
+}
+#endif
 
 }  // namespace
 
@@ -40,8 +73,12 @@ int info_command(std::span<const std::string> args) {
     std::cout << "  auto -> error (" << automatic.status().message() << ")\n";
 
   std::cout << "cpu threads: " << cpu->num_threads() << "\n";
+#ifdef UPCONV_INFO_VULKAN_DEVICES
+  print_vulkan_devices();
+#endif
   std::cout << "environment:\n";
-  for (const char* name : {"UPCONV_BACKEND", "UPCONV_DEVICE", "UPCONV_NUM_THREADS", "UPCONV_CPU_ISA"}) print_env(name);
+  for (const char* name : {"UPCONV_BACKEND", "UPCONV_DEVICE", "UPCONV_NUM_THREADS", "UPCONV_CPU_ISA",
+                           "UPCONV_VALIDATION", "UPCONV_VULKAN_LOADER"}) print_env(name);
   return kExitOk;
 }
 
