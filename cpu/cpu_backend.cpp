@@ -76,10 +76,18 @@ class CpuBackend final : public Backend {
 #endif
       return std::unique_ptr<OpKernel>(new ReferenceConvKernel(*c, weight, bias));
     }
-    if (const auto* s = std::get_if<ShuffleDesc>(&desc))
-      return cpu::make_shuffle_kernel(*s, pool_, cpu::select_permute_row_kernels());
+#if defined(UPCONV_CPU_X86)
+    // The permutations also run (with SSE2) on a CPU without SSE4.1.
+    const cpu::PermuteRowKernels rows = cpu::select_permute_row_kernels(simd_ ? cpu::isa_name(isa_) : "sse2");
+    if (const auto* s = std::get_if<ShuffleDesc>(&desc)) return cpu::make_shuffle_kernel(*s, pool_, rows);
     if (std::holds_alternative<UnpoolDesc>(desc)) return cpu::make_unpool_kernel(pool_);
-    return cpu::make_resample_kernel(std::get<ResampleDesc>(desc), pool_, cpu::select_permute_row_kernels());
+    return cpu::make_resample_kernel(std::get<ResampleDesc>(desc), pool_, rows);
+#else
+    if (const auto* s = std::get_if<ShuffleDesc>(&desc))
+      return std::unique_ptr<OpKernel>(new ReferenceShuffleKernel(*s));
+    if (std::holds_alternative<UnpoolDesc>(desc)) return std::unique_ptr<OpKernel>(new ReferenceUnpoolKernel());
+    return std::unique_ptr<OpKernel>(new ReferenceResampleKernel(std::get<ResampleDesc>(desc)));
+#endif
   }
 
  private:
