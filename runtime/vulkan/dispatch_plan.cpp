@@ -1,0 +1,222 @@
+// Dispatch planning for the compute shaders in shaders/: tile choice, weight packing, push
+// constants and grid sizes. Pure C++; the shader side of every layout here is documented in the
+// matching .comp file, and any change must be made on both sides.
+#include "runtime/vulkan/dispatch_plan.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <string>
+
+namespace upconv::detail::vk {
+namespace {
+
+using shaders::ShaderId;
+
+// Workgroup size of every flat (1-D) launch. 64 lanes fill lavapipe's 8-wide SIMD several times
+// over and are a multiple of every desktop GPU's subgroup size.
+constexpr uint32_t kFlatWorkgroup = 64;
+
+// Spec-constant ids shared with the shaders (0..2 are the workgroup size).
+constexpr uint32_t kSpecFirstOpConstant = 3;
+
+// Appends 32-bit push-constant fields in declaration order.
+class PushWriter {
+ public:
+  explicit PushWriter(Dispatch& d) : d_(d) {}
+  PushWriter& u32(uint64_t v) {
+    const auto w = static_cast<uint32_t>(v);
+    std::memcpy(d_.push.data() + d_.push_size, &w, 4);
+    d_.push_size += 4;
+    return *this;
+  }
+  PushWriter& i32(int64_t v) { return u32(static_cast<uint32_t>(static_cast<int32_t>(v))); }
+
+ private:
+  Dispatch& d_;
+};
+
+uint32_t float_bits(float f) { return std::bit_cast<uint32_t>(f); }
+
+// Workgroup size spec constants + the op's constants (ids 3, 4, ...).
+void set_spec(Dispatch& d, uint32_t wg, std::initializer_list<uint32_t> op_constants) {
+  d.spec = {{0, wg}, {1, 1}, {2, 1}};
+  uint32_t id = kSpecFirstOpConstant;
+  for (uint32_t v : op_constants) d.spec.push_back({id++, v});
+}
+
+// Spreads `invocations` over a 2-D grid of 1-D workgroups (shaders use flat_invocation()).
+Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, const char* what) {
+  const uint64_t groups = (invocations + kFlatWorkgroup - 1) / kFlatWorkgroup;
+  const uint64_t gx = std::min<uint64_t>(groups, caps.max_workgroup_count[0]);
+  const uint64_t gy = gx == 0 ? 0 : (groups + gx - 1) / gx;
+  if (gy > caps.max_workgroup_count[1])
+    return invalid_argument(std::string(what) + ": " + std::to_string(invocations) +
+                            " invocations exceed the device's workgroup-count limits");
+  d.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(gx, 1));
+  d.groups[1] = static_cast<uint32_t>(std::max<uint64_t>(gy, 1));
+  d.groups[2] = 1;
+  // A zero-size launch still dispatches one group; the shaders' range checks make it a no-op.
+  return Status::success();
+}
+
+// Every index the shaders compute is a uint32; reject tensors that would overflow it.
+Status check_32bit(const Dims4& dims, const char* which) {
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  if (dims.count() > kMax)
+    return invalid_argument(std::string(which) + " has " + std::to_string(dims.count()) +
+                            " elements; the Vulkan backend supports at most 2^31-1 per tensor");
+  return Status::success();
+}
+
+uint32_t ceil_div(int64_t a, int64_t b) { return static_cast<uint32_t>((a + b - 1) / b); }
+
+// ---------------------------------------------------------------------------------------------
+// conv / conv_transpose tiles: CO_TILE output channels x POS_TILE positions along W per
+// invocation, accumulated in registers.
+struct ConvTiles {
+  uint32_t co_tile;
+  uint32_t pos_tile;
+  int64_t cout_pg_padded;  // c_out per group rounded up to co_tile (packed weight row stride)
+};
+
+ConvTiles choose_tiles(const ConvDesc& d) {
+  const int64_t cout_pg = d.c_out_per_group();
+  ConvTiles t{};
+  t.co_tile = cout_pg >= 8 ? 8 : static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(cout_pg)));
+  // Fewer channels per invocation leaves registers for more positions.
+  t.pos_tile = t.co_tile >= 8 ? 4 : (t.co_tile >= 4 ? 8 : 8);
+  t.cout_pg_padded = (cout_pg + t.co_tile - 1) / t.co_tile * t.co_tile;
+  return t;
+}
+
+uint32_t activation_kind(const ConvDesc& d) { return static_cast<uint32_t>(d.activation.kind); }
+
+Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, const Dims4& out,
+                                        const DeviceCaps& caps) {
+  const ConvTiles t = choose_tiles(d);
+  const uint32_t co_tiles = static_cast<uint32_t>(t.cout_pg_padded / t.co_tile);
+  Dispatch disp;
+  disp.shader = d.transposed ? ShaderId::conv_transpose : ShaderId::conv;
+  set_spec(disp, kFlatWorkgroup,
+           {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
+            static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
+            t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u});
+  // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
+  // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
+  const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * d.stride_w : 1;
+  const uint64_t z = uint64_t(in.n) * d.groups * co_tiles * phases;
+  uint32_t rows = 0, w_tiles = 0;
+  if (d.transposed) {
+    rows = ceil_div(out.h, d.stride_h);  // output rows per phase (some phases have one fewer)
+    w_tiles = ceil_div(ceil_div(out.w, d.stride_w), t.pos_tile);
+  } else {
+    rows = static_cast<uint32_t>(out.h);
+    w_tiles = ceil_div(out.w, t.pos_tile);
+  }
+  PushWriter w(disp);
+  w.u32(in.n).u32(d.c_in).u32(in.h).u32(in.w).u32(d.c_out).u32(out.h).u32(out.w);
+  w.i32(d.pad_top).i32(d.pad_left).u32(d.groups).u32(d.c_in_per_group()).u32(d.c_out_per_group());
+  w.u32(t.cout_pg_padded).u32(co_tiles).u32(rows).u32(w_tiles);
+  const char* what = d.transposed ? "conv_transpose" : "conv";
+  UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what));
+  if (z > caps.max_workgroup_count[2])
+    return invalid_argument(std::string(what) + ": batch x groups x channel tiles x stride phases = " +
+                            std::to_string(z) + " exceeds the device's workgroup-count limit " +
+                            std::to_string(caps.max_workgroup_count[2]));
+  disp.groups[2] = static_cast<uint32_t>(z);
+  return std::vector<Dispatch>{std::move(disp)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory-bound ops: each invocation writes kOutPerInvocation consecutive outputs of one row.
+constexpr uint32_t kOutPerInvocation = 4;
+
+Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in, const Dims4& out,
+                                           const DeviceCaps& caps) {
+  Dispatch d;
+  d.shader = ShaderId::pixel_shuffle;
+  set_spec(d, kFlatWorkgroup,
+           {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u,
+            kOutPerInvocation});
+  const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
+  PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks);
+  UPCONV_RETURN_IF_ERROR(set_flat_grid(d, uint64_t(out.n) * out.c * out.h * chunks, caps,
+                                       s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
+  return std::vector<Dispatch>{std::move(d)};
+}
+
+Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& in, const Dims4& out,
+                                            const DeviceCaps& caps) {
+  Dispatch d;
+  d.shader = ShaderId::resample;
+  set_spec(d, kFlatWorkgroup,
+           {static_cast<uint32_t>(r.factor_h), static_cast<uint32_t>(r.factor_w), r.zero_insert ? 1u : 0u,
+            kOutPerInvocation});
+  const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
+  PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks);
+  UPCONV_RETURN_IF_ERROR(set_flat_grid(d, uint64_t(out.n) * out.c * out.h * chunks, caps,
+                                       r.zero_insert ? "bed_of_nails2d" : "upsample_nearest2d"));
+  return std::vector<Dispatch>{std::move(d)};
+}
+
+// max_unpool2d in three passes over the output viewed as uint32 (see shaders/max_unpool2d.comp):
+// 0 zero-fill, 1 atomicMax of (input position + 1) into the output slot each index names (so the
+// LAST input element in C order wins, like the reference), 2 resolve slots into values. The fp16
+// variant cannot hold a position in a 16-bit slot: pass 1 stores values directly and pass 2 is a
+// no-op, so for duplicate indices with different values the winner is unspecified.
+Result<std::vector<Dispatch>> plan_unpool(const Dims4& in, const Dims4& out, const DeviceCaps& caps) {
+  std::vector<Dispatch> passes;
+  for (uint32_t pass = 0; pass < 3; ++pass) {
+    Dispatch d;
+    d.shader = ShaderId::max_unpool2d;
+    set_spec(d, kFlatWorkgroup, {pass});
+    PushWriter(d).u32(in.n * in.c).u32(in.plane()).u32(out.plane());
+    const uint64_t invocations = pass == 1 ? uint64_t(in.count()) : uint64_t(out.count());
+    UPCONV_RETURN_IF_ERROR(set_flat_grid(d, invocations, caps, "max_unpool2d"));
+    passes.push_back(std::move(d));
+  }
+  return passes;
+}
+
+}  // namespace
+
+size_t packed_weight_count(const ConvDesc& d) {
+  const ConvTiles t = choose_tiles(d);
+  return static_cast<size_t>(d.groups * d.kh * d.kw * d.c_in_per_group() * t.cout_pg_padded);
+}
+
+// Packed layout, both directions: [group][kh][kw][ci in group][co in group, padded to co_tile],
+// zeros in the padding. An invocation's CO_TILE weights for one (tap, ci) are contiguous, and
+// consecutive ci are one row apart, matching the shaders' tap-outer, channel-inner loops.
+std::vector<float> pack_weight(const ConvDesc& d, const float* weight) {
+  const ConvTiles t = choose_tiles(d);
+  const int64_t cin_pg = d.c_in_per_group(), cout_pg = d.c_out_per_group();
+  std::vector<float> packed(packed_weight_count(d), 0.0f);
+  for (int64_t g = 0; g < d.groups; ++g)
+    for (int64_t ci = 0; ci < cin_pg; ++ci)
+      for (int64_t co = 0; co < cout_pg; ++co)
+        for (int64_t th = 0; th < d.kh; ++th)
+          for (int64_t tw = 0; tw < d.kw; ++tw) {
+            // conv: (c_out, c_in/groups, kh, kw); conv_transpose: (c_in, c_out/groups, kh, kw).
+            const int64_t src = d.transposed ? (((g * cin_pg + ci) * cout_pg + co) * d.kh + th) * d.kw + tw
+                                             : (((g * cout_pg + co) * cin_pg + ci) * d.kh + th) * d.kw + tw;
+            const int64_t dst = (((g * d.kh + th) * d.kw + tw) * cin_pg + ci) * t.cout_pg_padded + co;
+            packed[static_cast<size_t>(dst)] = weight[src];
+          }
+  return packed;
+}
+
+Result<std::vector<Dispatch>> plan_dispatches(const OpDesc& desc, const Dims4& in, const Dims4& out,
+                                              const DeviceCaps& caps) {
+  UPCONV_RETURN_IF_ERROR(check_32bit(in, "input"));
+  UPCONV_RETURN_IF_ERROR(check_32bit(out, "output"));
+  if (const auto* c = std::get_if<ConvDesc>(&desc)) return plan_conv(*c, in, out, caps);
+  if (const auto* s = std::get_if<ShuffleDesc>(&desc)) return plan_shuffle(*s, in, out, caps);
+  if (std::get_if<UnpoolDesc>(&desc)) return plan_unpool(in, out, caps);
+  if (const auto* r = std::get_if<ResampleDesc>(&desc)) return plan_resample(*r, in, out, caps);
+  return invalid_argument("plan_dispatches: unknown operator");
+}
+
+}  // namespace upconv::detail::vk

@@ -1,0 +1,65 @@
+// Internal, pure C++ (no Vulkan headers): how each operator maps onto the compute shaders in
+// shaders/ — weight packing at plan creation and the dispatches of one run. This is the contract
+// between the shaders and the Vulkan runtime (runtime/vulkan/*): the runtime creates one
+// pipeline per (shader, storage, specialization constants) and records the dispatches in order,
+// with a compute->compute buffer barrier between consecutive ones.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/op_desc.hpp"
+#include "upconv/shaders.hpp"
+#include "upconv/status.hpp"
+
+namespace upconv::detail::vk {
+
+/// Descriptor set 0, identical in every shader: five storage buffers, all bound in every
+/// pipeline (the runtime binds a dummy buffer for the ones an op does not use).
+enum Binding : uint32_t { kInput = 0, kWeight = 1, kBias = 2, kOutput = 3, kIndices = 4 };
+
+/// Maximum push-constant bytes any shader uses (the pipeline layout's single range).
+inline constexpr uint32_t kPushConstantBytes = 128;
+
+/// One specialization constant: 32 bits of int/uint/bool (0/1) or float bits.
+struct SpecConstant {
+  uint32_t id;
+  uint32_t value;
+};
+
+/// One vkCmdDispatch. Spec constants 0,1,2 are always the workgroup size (local_size_*_id).
+struct Dispatch {
+  shaders::ShaderId shader = shaders::ShaderId::count;
+  std::vector<SpecConstant> spec;
+  std::array<uint8_t, kPushConstantBytes> push{};
+  uint32_t push_size = 0;
+  uint32_t groups[3] = {1, 1, 1};
+};
+
+/// The device limits the planner respects.
+struct DeviceCaps {
+  uint32_t max_workgroup_size[3] = {128, 128, 64};
+  uint32_t max_workgroup_invocations = 128;
+  uint32_t max_workgroup_count[3] = {65535, 65535, 65535};
+  uint32_t max_shared_memory = 16384;
+  uint32_t subgroup_size = 1;
+  bool fp16_storage = false;
+};
+
+/// The float words to upload to binding kWeight for a conv/conv_transpose plan (weight in the
+/// layout of ConvDesc). The layout is private to the shaders (see shaders/conv*.comp).
+std::vector<float> pack_weight(const ConvDesc& desc, const float* weight);
+
+/// Number of floats pack_weight returns (the size of binding kWeight).
+size_t packed_weight_count(const ConvDesc& desc);
+
+/// The dispatches of one run on input extents `in` producing `out`, in order. Everything that
+/// varies with the input shape is in push constants; everything fixed by the plan is a
+/// specialization constant (so a plan's pipelines do not change between runs of one shape).
+/// Fails with invalid_argument when a dimension exceeds what the shaders index with 32 bits or
+/// the device's workgroup-count limits.
+Result<std::vector<Dispatch>> plan_dispatches(const OpDesc& desc, const Dims4& in, const Dims4& out,
+                                              const DeviceCaps& caps);
+
+}  // namespace upconv::detail::vk

@@ -1,0 +1,44 @@
+#version 450
+// conv1d / conv2d (dilated, strided, grouped, depthwise; 1-D is H = 1) with fused bias and
+// activation. See conv_common.glsl for the work split and weight layout. Taps that land in the
+// zero padding are skipped per row (ih) and masked per position (iw).
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+#include "conv_common.glsl"
+
+void main() {
+  // z: (n, g, co tile)
+  uint z = gl_WorkGroupID.z;
+  uint co_tile = z % p.co_tiles;
+  uint g = (z / p.co_tiles) % p.groups;
+  uint n = z / (p.co_tiles * p.groups);
+  uint id = flat_invocation();
+  uint tile = id % p.w_tiles;
+  uint oh = id / p.w_tiles;
+  if (oh >= p.out_h || n >= p.n) return;
+  uint co0 = co_tile * CO_TILE;
+  uint ow0 = tile * POS_TILE;
+  for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
+
+  uint x_group = (n * p.c_in + g * p.cin_pg) * p.in_h;
+  for (uint th = 0; th < KH; ++th) {
+    int ih = int(oh * SH) - p.pad_top + int(th * DH);
+    if (ih < 0 || ih >= int(p.in_h)) continue;
+    uint x_row = (x_group + uint(ih)) * p.in_w;
+    for (uint tw = 0; tw < KW; ++tw) {
+      uint xi[POS_TILE];
+      bool ok[POS_TILE];
+      bool any = false;
+      for (uint k = 0; k < POS_TILE; ++k) {
+        int iw = int((ow0 + k) * SW) - p.pad_left + int(tw * DW);
+        ok[k] = iw >= 0 && iw < int(p.in_w);
+        xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
+        any = any || ok[k];
+      }
+      if (!any) continue;
+      uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
+      accumulate_tap(x_row, w_at, xi, ok);
+    }
+  }
+  store_tile(n, g, co0, oh, ow0, 1u);
+}

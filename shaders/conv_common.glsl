@@ -1,0 +1,69 @@
+// Shared by conv.comp and conv_transpose.comp: specialization constants, push constants, the
+// register-tiled accumulation over input channels and the fused bias + activation epilogue.
+//
+// Work split: workgroup z picks (batch n, group g, output-channel tile[, stride phase]) so the
+// weights an invocation reads and its loop bounds are uniform across the workgroup; the flat
+// (x, y) index picks an output row and a tile of POS_TILE positions along W. Each invocation
+// accumulates CO_TILE output channels x POS_TILE positions in registers.
+//
+// Packed weight layout (runtime/vulkan/dispatch_plan.cpp pack_weight):
+//   [group][kh][kw][ci in group][co in group padded to CO_TILE]  (zeros in the padding)
+#ifndef UPCONV_CONV_COMMON_GLSL
+#define UPCONV_CONV_COMMON_GLSL
+
+layout(constant_id = 3) const uint KH = 1;
+layout(constant_id = 4) const uint KW = 1;
+layout(constant_id = 5) const uint SH = 1;   // stride
+layout(constant_id = 6) const uint SW = 1;
+layout(constant_id = 7) const uint DH = 1;   // dilation
+layout(constant_id = 8) const uint DW = 1;
+layout(constant_id = 9) const uint CO_TILE = 1;
+layout(constant_id = 10) const uint POS_TILE = 4;
+layout(constant_id = 11) const uint ACTIVATION = 0;
+layout(constant_id = 12) const float ALPHA = 0.01;
+layout(constant_id = 13) const bool HAS_BIAS = false;
+
+layout(push_constant) uniform Push {
+  uint n, c_in, in_h, in_w;
+  uint c_out, out_h, out_w;
+  int pad_top, pad_left;
+  uint groups, cin_pg, cout_pg, cout_pg_padded, co_tiles;
+  uint rows;     // conv_transpose: output rows per phase (ceil(out_h / SH)); conv: unused
+  uint w_tiles;  // tiles of POS_TILE positions along W (per phase for conv_transpose)
+} p;
+
+float acc[CO_TILE * POS_TILE];
+
+// Adds sum over ci in the group of w[tap][ci][co0 + c] * x[n, g*cin_pg + ci, ih, xi[p]] into acc.
+// x_row: flat index of (n, g*cin_pg, ih, 0); w_at: flat index of (g, th, tw, 0, co0).
+// xi are clamped column indices and ok says which are real (padding taps contribute 0).
+void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE]) {
+  uint x_plane = p.in_h * p.in_w;
+  for (uint ci = 0; ci < p.cin_pg; ++ci) {
+    float xv[POS_TILE];
+    for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
+    for (uint c = 0; c < CO_TILE; ++c) {
+      float wv = load_w(w_at + c);
+      for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += wv * xv[k];
+    }
+    x_row += x_plane;
+    w_at += p.cout_pg_padded;
+  }
+}
+
+// Bias + activation + store for output row oh, positions ow = ow0 + k * ow_step.
+void store_tile(uint n, uint g, uint co0, uint oh, uint ow0, uint ow_step) {
+  for (uint c = 0; c < CO_TILE; ++c) {
+    uint co = co0 + c;
+    if (co >= p.cout_pg) break;
+    uint oc = g * p.cout_pg + co;
+    float b = HAS_BIAS ? load_b(oc) : 0.0;
+    uint row = ((n * p.c_out + oc) * p.out_h + oh) * p.out_w;
+    for (uint k = 0; k < POS_TILE; ++k) {
+      uint ow = ow0 + k * ow_step;
+      if (ow < p.out_w) store_y(row + ow, activate(ACTIVATION, ALPHA, acc[c * POS_TILE + k] + b));
+    }
+  }
+}
+
+#endif

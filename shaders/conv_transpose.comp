@@ -1,0 +1,88 @@
+#version 450
+// conv_transpose1d / conv_transpose2d (strided, dilated, grouped, depthwise, output_padding,
+// asymmetric crop; 1-D is H = 1) with fused bias and activation, phase-aware.
+//
+// Output o receives tap t from input i = (o + pad - t * D) / S when that division is exact.
+// All outputs o = q + S * j of one phase q in [0, S) share the residue r = (q + pad) mod S, so
+// the taps that contribute are exactly t = t0, t0 + step, ... with t0 the smallest t satisfying
+// t * D = r (mod S) and step = S / gcd(S, D); the input index then moves by D / gcd(S, D) per
+// tap and by 1 per output of the phase. Workgroup z fixes the phase (and n, group, channel
+// tile), so each invocation finds t0 once and its loops visit contributing taps only: no tap
+// multiplies an inserted zero and no "% S" test runs per tap. POS_TILE outputs of a phase are
+// consecutive j, i.e. consecutive input columns.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+#include "conv_common.glsl"
+
+uint gcd_u(uint a, uint b) {
+  for (uint i = 0; i < 64u && b != 0u; ++i) {  // Euclid on 32-bit values ends well within 64 steps
+    uint t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// First contributing tap of phase q along an axis (K if none) and the input index of output
+// j = 0 at that tap.
+void phase_start(uint q, int pad, uint K, uint S, uint D, out uint t0, out int base) {
+  uint r = uint(int(q) + pad) % S;  // q + pad >= 0
+  t0 = K;
+  for (uint t = 0; t < K; ++t) {
+    if ((t * D) % S == r) { t0 = t; break; }
+  }
+  // Exact division (possibly of a negative number): rounds toward zero, which is exact here.
+  base = t0 < K ? (int(q) + pad - int(t0 * D)) / int(S) : 0;
+}
+
+void main() {
+  // z: (n, g, co tile, qh, qw)
+  uint z = gl_WorkGroupID.z;
+  uint qw = z % SW;
+  z /= SW;
+  uint qh = z % SH;
+  z /= SH;
+  uint co_tile = z % p.co_tiles;
+  z /= p.co_tiles;
+  uint g = z % p.groups;
+  uint n = z / p.groups;
+  uint id = flat_invocation();
+  uint tile = id % p.w_tiles;
+  uint jh = id / p.w_tiles;
+  uint oh = qh + SH * jh;
+  if (jh >= p.rows || oh >= p.out_h || n >= p.n) return;
+  uint co0 = co_tile * CO_TILE;
+  uint jw0 = tile * POS_TILE;
+  for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
+
+  uint th0, tw0;
+  int base_h, base_w;
+  phase_start(qh, p.pad_top, KH, SH, DH, th0, base_h);
+  phase_start(qw, p.pad_left, KW, SW, DW, tw0, base_w);
+  uint gh = gcd_u(SH, DH), gw = gcd_u(SW, DW);
+  uint step_h = SH / gh, step_w = SW / gw;
+  int di_h = int(DH / gh), di_w = int(DW / gw);
+
+  uint x_group = (n * p.c_in + g * p.cin_pg) * p.in_h;
+  int ih = base_h + int(jh);
+  for (uint th = th0; th < KH; th += step_h, ih -= di_h) {
+    if (ih < 0 || ih >= int(p.in_h)) continue;
+    uint x_row = (x_group + uint(ih)) * p.in_w;
+    int iw0 = base_w + int(jw0);
+    for (uint tw = tw0; tw < KW; tw += step_w, iw0 -= di_w) {
+      uint xi[POS_TILE];
+      bool ok[POS_TILE];
+      bool any = false;
+      for (uint k = 0; k < POS_TILE; ++k) {
+        int iw = iw0 + int(k);
+        ok[k] = iw >= 0 && iw < int(p.in_w);
+        xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
+        any = any || ok[k];
+      }
+      if (!any) continue;
+      uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
+      accumulate_tap(x_row, w_at, xi, ok);
+    }
+  }
+  store_tile(n, g, co0, oh, qw + SW * jw0, SW);
+}

@@ -1,0 +1,56 @@
+#version 450
+// pixel_shuffle (depth -> space) and pixel_unshuffle (space -> depth), modes crd and dcr.
+// Each invocation writes OUT_PER_INV consecutive elements of one output row (coalesced writes);
+// its reads gather from r channels (shuffle) or step by r along the row (unshuffle).
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(constant_id = 3) const uint R = 2;             // factor
+layout(constant_id = 4) const bool DCR = false;       // mode dcr (else crd)
+layout(constant_id = 5) const bool INVERSE = false;   // pixel_unshuffle
+layout(constant_id = 6) const uint OUT_PER_INV = 4;
+
+layout(push_constant) uniform Push {
+  uint planes;      // N * C_out
+  uint c_out;       // output channels
+  uint out_h, out_w;
+  uint in_h, in_w;
+  uint in_c;        // input channels
+  uint chunks;      // ceil(out_w / OUT_PER_INV)
+} p;
+
+void main() {
+  uint id = flat_invocation();
+  uint chunk = id % p.chunks;
+  uint rest = id / p.chunks;
+  uint oh = rest % p.out_h;
+  uint plane = rest / p.out_h;
+  if (plane >= p.planes) return;
+  uint n = plane / p.c_out, oc = plane % p.c_out;
+  uint out_row = (plane * p.out_h + oh) * p.out_w;
+  uint ow0 = chunk * OUT_PER_INV;
+  if (!INVERSE) {
+    // Output (n, oc, oh, ow) <- input (n, dc, oh / r, ow / r) with dc from (oc, i, j).
+    uint ih = oh / R, i = oh % R;
+    uint wide_c = p.c_out;
+    for (uint k = 0; k < OUT_PER_INV; ++k) {
+      uint ow = ow0 + k;
+      if (ow >= p.out_w) break;
+      uint iw = ow / R, j = ow % R;
+      uint dc = DCR ? (i * R + j) * wide_c + oc : oc * R * R + i * R + j;
+      store_y(out_row + ow, load_x(((n * p.in_c + dc) * p.in_h + ih) * p.in_w + iw));
+    }
+  } else {
+    // Output (n, dc, oh, ow) <- input (n, c, oh * r + i, ow * r + j) with (c, i, j) from dc.
+    uint wide_c = p.in_c;
+    uint c, ij;
+    if (DCR) { c = oc % wide_c; ij = oc / wide_c; } else { c = oc / (R * R); ij = oc % (R * R); }
+    uint i = ij / R, j = ij % R;
+    uint in_row = ((n * wide_c + c) * p.in_h + oh * R + i) * p.in_w + j;
+    for (uint k = 0; k < OUT_PER_INV; ++k) {
+      uint ow = ow0 + k;
+      if (ow >= p.out_w) break;
+      store_y(out_row + ow, load_x(in_row + ow * R));
+    }
+  }
+}

@@ -1,0 +1,38 @@
+#version 450
+// upsample_nearest2d (each input pixel repeated FH x FW times) and bed_of_nails2d (ZERO_INSERT:
+// the pixel at the top-left of its cell, zeros elsewhere). Each invocation writes OUT_PER_INV
+// consecutive elements of one output row.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(constant_id = 3) const uint FH = 2;
+layout(constant_id = 4) const uint FW = 2;
+layout(constant_id = 5) const bool ZERO_INSERT = false;
+layout(constant_id = 6) const uint OUT_PER_INV = 4;
+
+layout(push_constant) uniform Push {
+  uint planes;  // N * C
+  uint out_h, out_w;
+  uint in_h, in_w;
+  uint chunks;  // ceil(out_w / OUT_PER_INV)
+} p;
+
+void main() {
+  uint id = flat_invocation();
+  uint chunk = id % p.chunks;
+  uint rest = id / p.chunks;
+  uint oh = rest % p.out_h;
+  uint plane = rest / p.out_h;
+  if (plane >= p.planes) return;
+  uint ih = oh / FH;
+  bool nail_row = (oh % FH) == 0u;
+  uint in_row = (plane * p.in_h + ih) * p.in_w;
+  uint out_row = (plane * p.out_h + oh) * p.out_w;
+  for (uint k = 0; k < OUT_PER_INV; ++k) {
+    uint ow = chunk * OUT_PER_INV + k;
+    if (ow >= p.out_w) break;
+    float v = load_x(in_row + ow / FW);
+    if (ZERO_INSERT && !(nail_row && (ow % FW) == 0u)) v = 0.0;
+    store_y(out_row + ow, v);
+  }
+}
