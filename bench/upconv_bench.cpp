@@ -2,7 +2,7 @@
 // threads, and oneDNN on the same layers and operands in the same run when it was found at build
 // time. One case per (library, layer, threads), named like "upconv_cpu/dcgan_g2/threads:1".
 //
-// Counters: GFLOP/s over valid taps only and GB/s over bytes in + out + weights (both
+// Counters: FLOP/s over valid taps only and bytes/s over bytes in + out + weights (both
 // Counter::kIsIterationInvariantRate, i.e. per-iteration work divided by time), plan_ms (plan
 // creation, timed apart from the steady state), and max_rel_error against the reference (each
 // result is verified once, outside the timed loop; a wrong result fails the case).
@@ -50,8 +50,8 @@ struct LayerFixture {
 
 void set_work_counters(benchmark::State& state, const Layer& layer) {
   using benchmark::Counter;
-  state.counters["GFLOP/s"] = Counter(layer_flops(layer) * 1e-9, Counter::kIsIterationInvariantRate);
-  state.counters["GB/s"] = Counter(layer_bytes(layer) * 1e-9, Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] = Counter(layer_flops(layer), Counter::kIsIterationInvariantRate, Counter::kIs1000);
+  state.counters["bytes/s"] = Counter(layer_bytes(layer), Counter::kIsIterationInvariantRate, Counter::kIs1000);
 }
 
 bool check_result(benchmark::State& state, LayerFixture& f, const Tensor& got, const std::string& who) {
