@@ -131,14 +131,15 @@ Row bench_layer(Context& ctx, const bench::Layer& layer, const BenchOptions& o) 
 void print_row(const Row& r) {
   char line[256];
   if (!r.error.empty()) {
-    std::snprintf(line, sizeof line, "%-12s %-16s %-7s %3d  ", r.name.c_str(), r.op.c_str(), r.backend.c_str(), r.threads);
+    std::snprintf(line, sizeof line, "%-14s %-16s %-7s %7d  ", r.name.c_str(), r.op.c_str(), r.backend.c_str(), r.threads);
     std::cout << line << "FAILED: " << r.error << std::endl;
     return;
   }
-  char peak[16] = "-";
+  char peak[16] = "-", threads[16] = "-";
   if (r.percent_of_peak >= 0) std::snprintf(peak, sizeof peak, "%.0f%%", r.percent_of_peak);
-  std::snprintf(line, sizeof line, "%-12s %-16s %-7s %3d %10.3f%s %9.1f %8.1f %7s %9.2f %10.2e", r.name.c_str(),
-                r.op.c_str(), r.backend.c_str(), r.threads, r.median_ms, r.device_timed ? "d" : " ", r.gflops, r.gbps,
+  if (r.backend == "cpu") std::snprintf(threads, sizeof threads, "%d", r.threads);  // host threads matter on the CPU only
+  std::snprintf(line, sizeof line, "%-14s %-16s %-7s %7s %10.3f%s %9.1f %8.1f %7s %9.2f %10.2e", r.name.c_str(),
+                r.op.c_str(), r.backend.c_str(), threads, r.median_ms, r.device_timed ? "d" : " ", r.gflops, r.gbps,
                 peak, r.plan_ms, r.max_rel_error);
   std::cout << line << std::endl;
 }
@@ -224,7 +225,7 @@ int bench_command(std::span<const std::string> args) {
 
   std::cout << "upconv bench: " << ctx->description() << " on " << bench::cpu_model_name() << ", shapes "
             << options->shapes << "\n";
-  std::cout << "layer        op               backend threads  median ms   GFLOP/s     GB/s  % peak   plan ms  max rel err\n";
+  std::cout << "layer          op               backend threads  median ms   GFLOP/s     GB/s  % peak   plan ms  max rel err\n";
   std::vector<Row> rows;
   bool all_ok = true;
   for (const bench::Layer& layer : *layers) {
