@@ -67,9 +67,12 @@ struct ConvJob {
   // Row-vectorised kernel: the phase and q of every output row.
   const int32_t* row_phase = nullptr;
   const int64_t* row_q = nullptr;
+  int64_t row_chunk = 256, row_chunks = 1;  // phase outputs per item, and items per output row
   // Channel-vectorised kernel: the tile list (items are n x groups x tiles).
   const ChannelTile* tiles = nullptr;
-  int64_t num_tiles = 0;
+  const int64_t* group_first = nullptr;  // tiles of group k: [group_first[k], group_first[k + 1])
+  int64_t num_groups = 0;
+  int64_t group_positions = 0;  // at most this many positions per group
 };
 
 /// Register-tile limits per ISA, shared by the planner (weight packing, scratch sizes) and the
@@ -86,17 +89,15 @@ constexpr int channel_max_positions(bool wide, int vectors) {
 /// Floats the padded input must stay readable past its end (the widest row-tile over-read).
 constexpr int64_t input_slack_floats = 8 * 16 + 64;
 
-/// Per-thread scratch the kernels need, in floats.
-int64_t row_kernel_scratch(const ConvJob& job);
-int64_t channel_kernel_scratch(const ConvJob& job, int max_positions);
 
 /// xsimd dispatch functors: process items [begin, end) of a job with `scratch` (sized as above).
-/// Row kernel items: ((n * groups + g) * blocks + block) * y_h + output row.
+/// Row kernel items: ((n * groups + g) * y_h + output row) * row_chunks + chunk; each covers
+/// every output channel of the group.
 struct ConvRowKernel {
   template <class Arch>
   void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
 };
-/// Channel kernel items: (n * groups + g) * num_tiles + tile.
+/// Channel kernel items: (n * groups + g) * num_groups + tile group.
 struct ConvChannelKernel {
   template <class Arch>
   void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;

@@ -19,10 +19,10 @@ namespace {
 
 // ---------------------------------------------------------------- row kernel
 
-/// out[r][v*L + l] = sum over taps t, channels ci of w[t][ci][r] * x[t][ci * x_plane + v*L + l].
+/// out[r][v*L + l] = sum over taps t, channels ci of w[w_off[t] + ci * R + r] * x[t][ci * x_plane + v*L + l].
 template <class Arch, int R, int V>
-void row_tile(const float* const* x, const float* const* w, int taps, int64_t cig, int64_t x_plane, float* out,
-              int64_t out_stride) {
+void row_tile(const float* const* x, const float* w, const int64_t* w_off, int taps, int64_t cig, int64_t x_plane,
+              float* out, int64_t out_stride) {
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
   B acc[R][V];
@@ -30,7 +30,7 @@ void row_tile(const float* const* x, const float* const* w, int taps, int64_t ci
     for (int v = 0; v < V; ++v) acc[r][v] = B(0.0f);
   for (int t = 0; t < taps; ++t) {
     const float* xp = x[t];
-    const float* wp = w[t];
+    const float* wp = w + w_off[t];
     for (int64_t ci = 0; ci < cig; ++ci, xp += x_plane, wp += R) {
       B xv[V];
       for (int v = 0; v < V; ++v) xv[v] = B::load_unaligned(xp + v * L);
@@ -44,7 +44,7 @@ void row_tile(const float* const* x, const float* const* w, int taps, int64_t ci
     for (int v = 0; v < V; ++v) acc[r][v].store_unaligned(out + r * out_stride + v * L);
 }
 
-using RowTileFn = void (*)(const float* const*, const float* const*, int, int64_t, int64_t, float*, int64_t);
+using RowTileFn = void (*)(const float* const*, const float*, const int64_t*, int, int64_t, int64_t, float*, int64_t);
 
 template <class Arch, int R, int... Vs>
 RowTileFn pick_row_tile(int v, std::integer_sequence<int, Vs...>) {
@@ -90,37 +90,39 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
   const int R = static_cast<int>(job.block_width);
   const int max_v = R == 1 ? row_max_vectors(wide, 1) : R == 2 ? row_max_vectors(wide, 2)
                   : R == 4 ? row_max_vectors(wide, 4) : row_max_vectors(wide, 8);
-  const int64_t tile_w = int64_t{max_v} * L;
+  const int64_t cq = job.row_chunk;
 
-  // Scratch: phase-row buffers [R][row_len], then pointer arrays.
-  int64_t row_len = 0;
-  for (int32_t p = 0; p < job.w.num_phases; ++p) row_len += (job.w.phases[p].count + 127) / 128 * 128;
+  // Scratch: phase rows [blocks * R][phases][cq + 128] of one chunk, then the tap arrays.
+  const int64_t phase_stride = cq + 128;
+  const int64_t row_stride = job.w.num_phases * phase_stride;
   float* rows = scratch;
   const int64_t ntaps_max = job.kh * job.kw;
-  auto** x_tap = reinterpret_cast<const float**>(rows + R * row_len + 16);
+  auto** x_tap = reinterpret_cast<const float**>(rows + job.blocks * R * row_stride + 16);
   const float** x_at = x_tap + ntaps_max;
-  const float** w_tap = x_at + ntaps_max;
+  auto* w_off = reinterpret_cast<int64_t*>(x_at + ntaps_max);
 
   const int64_t xp_plane = job.xp_h * job.xp_w;
   const int64_t tap_floats = job.cig * R;
+  const int64_t block_floats = job.kh * job.kw * tap_floats;
   for (int64_t item = begin; item < end; ++item) {
-    const int64_t oh = item % job.y_h;
-    int64_t rest = item / job.y_h;
-    const int64_t blk = rest % job.blocks;
-    rest /= job.blocks;
+    const int64_t chunk = item % job.row_chunks;
+    int64_t rest = item / job.row_chunks;
+    const int64_t oh = rest % job.y_h;
+    rest /= job.y_h;
     const int64_t g = rest % job.groups;
     const int64_t n = rest / job.groups;
+    const int64_t q_lo = chunk * cq;
 
     const AxisPhase& ph = job.h.phases[job.row_phase[oh]];
     const int64_t qh = job.row_q[oh];
     const uint64_t hmask = seg_mask(job.h, ph, qh);
     const float* xg = job.xp + (n * job.c_in + g * job.cig) * xp_plane;
-    const float* wb = job.wpack + (g * job.blocks + blk) * job.kh * job.kw * tap_floats;
+    const float* wg = job.wpack + g * job.blocks * block_floats;
 
-    float* phase_row = rows;
     for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
       const AxisPhase& pw = job.w.phases[pwi];
-      if (pw.count == 0) continue;
+      const int64_t q_hi = min_i64(pw.count, q_lo + cq);
+      if (q_lo >= q_hi) continue;
       int taps = 0;
       for (int32_t jh = ph.tap_begin; jh < ph.tap_end; ++jh) {
         if (!tap_valid(hmask, jh, ph.tap_begin)) continue;
@@ -129,38 +131,41 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         for (int32_t jw = pw.tap_begin; jw < pw.tap_end; ++jw) {
           const AxisTap& tw = job.w.taps[jw];
           x_tap[taps] = xrow + tw.off;
-          w_tap[taps] = wb + (th.t * job.kw + tw.t) * tap_floats;
+          w_off[taps] = (th.t * job.kw + tw.t) * tap_floats;
           ++taps;
         }
       }
-      for (int64_t q0 = 0; q0 < pw.count; q0 += tile_w) {
-        const int v = static_cast<int>(min_i64(max_v, (pw.count - q0 + L - 1) / L));
+      // Tiles of near-equal width (whole vectors), so no tile is left with few accumulators.
+      const int64_t vectors = (q_hi - q_lo + L - 1) / L;
+      const int64_t tiles = (vectors + max_v - 1) / max_v;
+      for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
+        const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
         for (int t = 0; t < taps; ++t) x_at[t] = x_tap[t] + q0;
-        row_tile_for<Arch>(R, v)(x_at, w_tap, taps, job.cig, xp_plane, phase_row + q0, row_len);
+        const RowTileFn tile = row_tile_for<Arch>(R, v);
+        float* out = rows + pwi * phase_stride + (q0 - q_lo);
+        for (int64_t blk = 0; blk < job.blocks; ++blk)
+          tile(x_at, wg + blk * block_floats, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride);
+        q0 += int64_t{v} * L;
       }
-      phase_row += (pw.count + 127) / 128 * 128;
     }
 
     // Epilogue: bias, activation and the interleave of the phase rows into the output row.
-    const int64_t co0 = blk * R;
-    const int rows_valid = static_cast<int>(min_i64(R, job.cog - co0));
-    for (int r = 0; r < rows_valid; ++r) {
-      const int64_t co = g * job.cog + co0 + r;
-      const float bias = job.bpack[(g * job.blocks + blk) * R + r];
+    for (int64_t c = 0; c < job.cog; ++c) {
+      const int64_t co = g * job.cog + c;
+      const float bias = job.bpack[g * job.blocks * R + c];
       float* yrow = job.y + ((n * job.c_out + co) * job.y_h + oh) * job.y_w;
-      const float* src = rows + r * row_len;
+      const float* src = rows + c * row_stride;
       if (job.w.out_step == 1) {
-        bias_activate_row<Arch>(src, yrow, job.y_w, bias, job.activation, job.alpha);
+        bias_activate_row<Arch>(src, yrow + q_lo, min_i64(job.y_w, q_lo + cq) - q_lo, bias, job.activation, job.alpha);
       } else if (job.w.out_step == 2 && job.w.num_phases == 2) {
-        const int64_t second = (job.w.phases[0].count + 127) / 128 * 128;
-        bias_activate_interleave2<Arch>(src, src + second, yrow, job.y_w, bias, job.activation, job.alpha);
+        bias_activate_interleave2<Arch>(src, src + phase_stride, yrow + 2 * q_lo, min_i64(job.y_w - 2 * q_lo, 2 * cq),
+                                        bias, job.activation, job.alpha);
       } else {
-        const float* ps = src;
         for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
           const AxisPhase& pw = job.w.phases[pwi];
-          for (int64_t q = 0; q < pw.count; ++q)
+          const float* ps = src + pwi * phase_stride - q_lo;
+          for (int64_t q = q_lo; q < min_i64(pw.count, q_lo + cq); ++q)
             yrow[pw.out_start + q * job.w.out_step] = activate_scalar(job.activation, job.alpha, ps[q] + bias);
-          ps += (pw.count + 127) / 128 * 128;
         }
       }
     }

@@ -15,8 +15,9 @@ namespace {
 class AlignedFloats {
  public:
   AlignedFloats() = default;
-  explicit AlignedFloats(int64_t count) : data_(static_cast<float*>(std::aligned_alloc(64, bytes(count)))) {
-    std::memset(data_.get(), 0, bytes(count));
+  explicit AlignedFloats(int64_t count, bool zero = true)
+      : data_(static_cast<float*>(std::aligned_alloc(64, bytes(count)))) {
+    if (zero) std::memset(data_.get(), 0, bytes(count));
   }
   float* get() const noexcept { return data_.get(); }
 
@@ -78,7 +79,8 @@ class FastConvKernel final : public OpKernel {
     const AxisPlan pw = make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, a.xd.w, a.yd.w);
     const bool channels = use_channel_tiles(ph, pw);
 
-    const AlignedFloats xp = pad_input(a, ph, pw);
+    const bool in_place = !channels && rows_read_input_in_place(a, ph, pw);
+    const AlignedFloats xp = in_place ? AlignedFloats() : pad_input(a, ph, pw);
     ConvJob job;
     job.h = ph.view();
     job.w = pw.view();
@@ -90,7 +92,7 @@ class FastConvKernel final : public OpKernel {
     job.cog = d.c_out_per_group();
     job.kh = d.kh;
     job.kw = d.kw;
-    job.xp = xp.get();
+    job.xp = in_place ? a.x : xp.get();
     job.xp_h = ph.padded_len;
     job.xp_w = pw.padded_len;
     job.y = a.y;
@@ -106,10 +108,23 @@ class FastConvKernel final : public OpKernel {
 
     if (channels) {
       const std::vector<ChannelTile> tiles = make_tiles(ph, pw, max_positions());
+      std::vector<int64_t> group_first;
+      int64_t positions = 0;
+      for (size_t t = 0; t < tiles.size(); ++t) {
+        const bool same_phase = t > 0 && tiles[t].ph == tiles[t - 1].ph && tiles[t].pw == tiles[t - 1].pw;
+        if (!same_phase || positions + tiles[t].m > kGroupPositions) {
+          group_first.push_back(static_cast<int64_t>(t));
+          positions = 0;
+        }
+        positions += tiles[t].m;
+      }
+      group_first.push_back(static_cast<int64_t>(tiles.size()));
       job.tiles = tiles.data();
-      job.num_tiles = static_cast<int64_t>(tiles.size());
+      job.group_first = group_first.data();
+      job.num_groups = static_cast<int64_t>(group_first.size()) - 1;
+      job.group_positions = kGroupPositions;
       const int64_t scratch = channel_scratch(job);
-      run_items(job.n * job.groups * job.num_tiles, scratch, [&](int64_t b, int64_t e, float* s) {
+      run_items(job.n * job.groups * job.num_groups, scratch, [&](int64_t b, int64_t e, float* s) {
         dispatch_isa(isa_, ConvChannelKernel{}, job, b, e, s);
       });
     } else {
@@ -123,8 +138,12 @@ class FastConvKernel final : public OpKernel {
         }
       job.row_phase = row_phase.data();
       job.row_q = row_q.data();
+      int64_t longest = 1;
+      for (const AxisPhase& p : pw.phases) longest = std::max(longest, p.count);
+      job.row_chunk = kRowChunk;
+      job.row_chunks = (longest + kRowChunk - 1) / kRowChunk;
       const int64_t scratch = row_scratch(job);
-      run_items(job.n * job.groups * job.blocks * job.y_h, scratch, [&](int64_t b, int64_t e, float* s) {
+      run_items(job.n * job.groups * job.y_h * job.row_chunks, scratch, [&](int64_t b, int64_t e, float* s) {
         dispatch_isa(isa_, ConvRowKernel{}, job, b, e, s);
       });
     }
@@ -164,43 +183,80 @@ class FastConvKernel final : public OpKernel {
         tiles.push_back(base);
       }
     };
+    // Phase pair outermost: a tile group never spans two phase pairs (their taps differ).
     for (int32_t a = 0; a < static_cast<int32_t>(ph.phases.size()); ++a)
-      for (int32_t sh = ph.phases[a].seg_begin; sh < ph.phases[a].seg_end; ++sh)
-        for (int32_t b = 0; b < static_cast<int32_t>(pw.phases.size()); ++b)
+      for (int32_t b = 0; b < static_cast<int32_t>(pw.phases.size()); ++b)
+        for (int32_t sh = ph.phases[a].seg_begin; sh < ph.phases[a].seg_end; ++sh)
           for (int32_t sw = pw.phases[b].seg_begin; sw < pw.phases[b].seg_end; ++sw) {
             const int64_t rows = ph.segs[sh].q_end - ph.segs[sh].q_begin;
             const int64_t cols = pw.segs[sw].q_end - pw.segs[sw].q_begin;
             const ChannelTile base{a, b, sh, sw, 0, 0};
             if (cols >= max_m)
-              for (int64_t r = 0; r < rows; ++r) add_run(base, r * cols, cols);  // tiles within one row
+              for (int64_t r = 0; r < rows; ++r) add_run(base, r * cols, cols);  // one row: read in place
             else
               add_run(base, 0, rows * cols);
           }
     return tiles;
   }
 
+  // Phase outputs per row-kernel item: enough to amortise the tap setup, few enough that the
+  // input columns it reads stay in L1/L2 across all output-channel blocks.
+  static constexpr int64_t kRowChunk = 256;
+
   static int64_t row_scratch(const ConvJob& job) {
-    int64_t row = 0;
-    for (int32_t p = 0; p < job.w.num_phases; ++p) row += (job.w.phases[p].count + 127) / 128 * 128;
-    return job.block_width * row + 16 + 3 * job.kh * job.kw * 2 + 64;
+    const int64_t rows = job.blocks * job.block_width * job.w.num_phases * (job.row_chunk + 128);
+    return rows + 16 + 3 * job.kh * job.kw * 2 + 64;
   }
+
+  // Positions per channel-kernel item: one tap's packed inputs, weights and the group's
+  // outputs should fit in L2 together.
+  static constexpr int64_t kGroupPositions = 256;
 
   static int64_t channel_scratch(const ConvJob& job) {
-    const int64_t taps = job.kh * job.kw;
-    return taps * job.cig * 16 + 16 + 16 * job.block_width + 16 + 2 * (32 + 2 * taps) + 2 * taps + 64;
+    const int64_t taps = job.kh * job.kw, p = job.group_positions;
+    const int64_t ints = 6 * p + 2 * taps + 8 * p;  // int64 index arrays (incl. 4 runs per tile)
+    return p * (job.cig + 16) + 16 + p * job.blocks * job.block_width + 16 + 2 * ints + p * taps + 64;
   }
 
-  // Zero-padded copy of the input, readable input_slack_floats past its end.
+  // Zero-padded copy of the input, readable input_slack_floats past its end. Only the padding
+  // is zeroed; planes are filled in parallel.
   AlignedFloats pad_input(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) const {
     const int64_t hp = ph.padded_len, wp = pw.padded_len, planes = a.xd.n * a.xd.c;
-    AlignedFloats xp(planes * hp * wp + input_slack_floats);
+    AlignedFloats xp(planes * hp * wp + input_slack_floats, /*zero=*/false);
+    const int64_t left = pw.pad_before, right = wp - a.xd.w - left;
+    const int64_t top = ph.pad_before, bottom = hp - a.xd.h - top;
     pool_->parallel_for(planes, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p)
-        for (int64_t r = 0; r < a.xd.h; ++r)
-          std::memcpy(xp.get() + (p * hp + r + ph.pad_before) * wp + pw.pad_before, a.x + (p * a.xd.h + r) * a.xd.w,
-                      static_cast<size_t>(a.xd.w) * sizeof(float));
+      for (int64_t p = b; p < e; ++p) {
+        float* plane = xp.get() + p * hp * wp;
+        std::fill(plane, plane + top * wp, 0.0f);
+        for (int64_t r = 0; r < a.xd.h; ++r) {
+          float* row = plane + (top + r) * wp;
+          std::fill(row, row + left, 0.0f);
+          std::memcpy(row + left, a.x + (p * a.xd.h + r) * a.xd.w, static_cast<size_t>(a.xd.w) * sizeof(float));
+          std::fill(row + left + a.xd.w, row + wp, 0.0f);
+        }
+        std::fill(plane + (top + a.xd.h) * wp, plane + hp * wp, 0.0f);
+      }
     });
+    std::fill(xp.get() + planes * hp * wp, xp.get() + planes * hp * wp + input_slack_floats, 0.0f);
+    (void)bottom;
+    (void)right;
     return xp;
+  }
+
+  // The row kernel can read the caller's input in place when no tap reads padding and no
+  // vector reads past the end of a row's last tile (so never past the end of the tensor).
+  bool rows_read_input_in_place(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) const {
+    if (ph.padded_len != a.xd.h || pw.padded_len != a.xd.w || pw.in_step != 1) return false;
+    const int64_t lanes = isa_lanes(isa_);
+    for (const AxisPhase& p : pw.phases) {
+      if (p.count == 0) continue;
+      const int64_t chunks = (p.count + kRowChunk - 1) / kRowChunk;
+      const int64_t last_end = (chunks - 1) * kRowChunk + ((p.count - (chunks - 1) * kRowChunk + lanes - 1) / lanes) * lanes;
+      for (int32_t j = p.tap_begin; j < p.tap_end; ++j)
+        if (last_end - 1 + pw.taps[static_cast<size_t>(j)].off >= a.xd.w) return false;
+    }
+    return true;
   }
 
   template <class Fn>
