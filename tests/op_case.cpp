@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <sstream>
 #include <utility>
@@ -348,6 +350,9 @@ Result<Tensor> OpCase::run(Context& ctx, const Operands& ops) const {
 
 ::testing::AssertionResult OpCase::check(Context& ctx) const {
   const std::string what = describe() + " [backend " + ctx.description() + "]";
+  // UPCONV_OPCASE_TRACE=1 prints every case before it runs, to name the one that crashes.
+  if (const char* trace = std::getenv("UPCONV_OPCASE_TRACE"); trace && *trace && *trace != '0')
+    std::fprintf(stderr, "OpCase: %s\n", what.c_str());
   const Operands ops = operands();
   auto want = reference(ops);
   if (!want.ok()) return ::testing::AssertionFailure() << what << ": reference failed: " << want.status().to_string();

@@ -32,6 +32,8 @@
 // its describe() string. The reference output comes from upconv::ref on the descriptor built by
 // runtime/validate.hpp — the same validation the plans use, so an invalid case fails identically.
 //
+// Debugging: UPCONV_OPCASE_TRACE=1 makes check() print each case to stderr before running it.
+//
 // Tolerance: |got - ref| <= tol * (1 + |ref|) elementwise; default 1e-4 for conv ops (fp32
 // arithmetic), 0 (bit-exact) for the permutations/copies. NaN never compares equal.
 #pragma once
