@@ -94,8 +94,24 @@ upconv::Result<upconv::BasicTensor<T>> tensor_of(const char* what, const T* data
   return upconv::BasicTensor<T>::create(std::move(shape).value(), std::move(values));
 }
 
-upconv::ActivationParams activation_of(upconv_activation kind, float alpha) {
-  return {static_cast<upconv::Activation>(kind), alpha};
+/// The integer in a C enum field. A C caller may store any int there, but in C++ loading a value
+/// outside the enumeration's range through the enum type is undefined, so read the bytes.
+template <class E>
+int32_t enum_value(const E& field) {
+  static_assert(sizeof(E) == sizeof(int32_t), "C ABI enums are 32-bit (*_MAX_ENUM sentinels)");
+  int32_t v;
+  std::memcpy(&v, &field, sizeof v);
+  return v;
+}
+
+upconv::ActivationParams activation_of(const upconv_activation& kind, float alpha) {
+  // upconv::Activation is a scoped enum (underlying int): every int is a valid value, and
+  // validation rejects unknown ones with a message.
+  return {static_cast<upconv::Activation>(enum_value(kind)), alpha};
+}
+
+upconv::ShuffleMode mode_of(const upconv_shuffle_mode& mode) {
+  return static_cast<upconv::ShuffleMode>(enum_value(mode));
 }
 
 upconv::Pair pair(const int64_t (&v)[2]) { return {v[0], v[1]}; }
@@ -155,8 +171,9 @@ void copy_out(const upconv::Tensor& t, float* output) {
 extern "C" {
 
 const char* upconv_status_string(upconv_status status) {
-  if (status < UPCONV_OK || status > UPCONV_INTERNAL) return "unknown";
-  return upconv::to_string(static_cast<StatusCode>(status));
+  const int32_t v = enum_value(status);
+  if (v < UPCONV_OK || v > UPCONV_INTERNAL) return "unknown";
+  return upconv::to_string(static_cast<StatusCode>(v));
 }
 
 const char* upconv_last_error_message(void) { return t_last_error.c_str(); }
@@ -172,16 +189,18 @@ upconv_status upconv_context_create(const upconv_context_options* options, upcon
     if (!out) return fail(StatusCode::invalid_argument, "out (the context pointer) is NULL");
     *out = nullptr;
     const upconv_context_options o = options ? *options : upconv_context_options_default();
-    if (o.backend < UPCONV_BACKEND_AUTO || o.backend > UPCONV_BACKEND_VULKAN)
-      return fail(StatusCode::invalid_argument, "backend " + std::to_string(static_cast<int>(o.backend)) +
-                                                    " is unknown");
+    const int32_t backend = enum_value(o.backend), precision = enum_value(o.precision);
+    if (backend < UPCONV_BACKEND_AUTO || backend > UPCONV_BACKEND_VULKAN)
+      return fail(StatusCode::invalid_argument, "backend " + std::to_string(backend) + " is unknown");
+    if (precision < UPCONV_PRECISION_FP32 || precision > UPCONV_PRECISION_FP16)
+      return fail(StatusCode::invalid_argument, "precision " + std::to_string(precision) + " is unknown");
     upconv::ContextOptions opts;
-    opts.backend = o.backend == UPCONV_BACKEND_CPU      ? upconv::BackendKind::cpu
-                   : o.backend == UPCONV_BACKEND_VULKAN ? upconv::BackendKind::vulkan
-                                                        : upconv::BackendKind::automatic;
+    opts.backend = backend == UPCONV_BACKEND_CPU      ? upconv::BackendKind::cpu
+                   : backend == UPCONV_BACKEND_VULKAN ? upconv::BackendKind::vulkan
+                                                      : upconv::BackendKind::automatic;
     opts.num_threads = o.num_threads;
     opts.pin_threads = o.pin_threads != 0;
-    opts.precision = static_cast<upconv::Precision>(o.precision);
+    opts.precision = precision == UPCONV_PRECISION_FP16 ? upconv::Precision::fp16 : upconv::Precision::fp32;
     opts.vulkan_device = o.vulkan_device ? o.vulkan_device : "";
     opts.vulkan_validation = o.vulkan_validation != 0;
     opts.pipeline_cache_path = o.pipeline_cache_path ? o.pipeline_cache_path : "";
@@ -259,7 +278,7 @@ upconv_status upconv_plan_create_pixel_shuffle(upconv_context* context, const up
                                                upconv_plan** out) {
   return guarded([&] {
     if (upconv_status s = check_out(context, params, out); s != UPCONV_OK) return s;
-    return emit(upconv::make_pixel_shuffle(context->context, {params->factor, static_cast<upconv::ShuffleMode>(params->mode)}),
+    return emit(upconv::make_pixel_shuffle(context->context, {params->factor, mode_of(params->mode)}),
                 out);
   });
 }
@@ -269,7 +288,7 @@ upconv_status upconv_plan_create_pixel_unshuffle(upconv_context* context, const 
   return guarded([&] {
     if (upconv_status s = check_out(context, params, out); s != UPCONV_OK) return s;
     return emit(
-        upconv::make_pixel_unshuffle(context->context, {params->factor, static_cast<upconv::ShuffleMode>(params->mode)}),
+        upconv::make_pixel_unshuffle(context->context, {params->factor, mode_of(params->mode)}),
         out);
   });
 }

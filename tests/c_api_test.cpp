@@ -3,6 +3,7 @@
 // a crash; the last error is per thread.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -182,6 +183,15 @@ TEST_F(CApiTest, BadArgumentsFailWithMessages) {
   EXPECT_EQ(upconv_context_create(&o, &c), UPCONV_INVALID_ARGUMENT);
   EXPECT_EQ(c, nullptr);
   EXPECT_EQ(upconv_context_create(&o, nullptr), UPCONV_INVALID_ARGUMENT);
+  o = upconv_context_options_default();
+  const int32_t negative = -3;  // what a C caller can store; out of the C++ enum's range
+  std::memcpy(&o.precision, &negative, sizeof negative);
+  EXPECT_EQ(upconv_context_create(&o, &c), UPCONV_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(upconv_last_error_message()).find("precision -3"), std::string::npos);
+  upconv_pixel_shuffle_params ps = upconv_pixel_shuffle_params_default();
+  ps.mode = static_cast<upconv_shuffle_mode>(5);
+  EXPECT_EQ(upconv_plan_create_pixel_shuffle(c_, &ps, &plan), UPCONV_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(upconv_last_error_message()).find("mode"), std::string::npos);
 
   // Run-time shape errors and short buffers.
   p = upconv_conv_params_default();

@@ -11,6 +11,8 @@
  *  - Each params struct has an upconv_*_params_default() initializer with PyTorch's defaults;
  *    start from it and change the fields you need (new fields may be added at the end).
  *  - No global state; distinct plans may run concurrently; one plan runs on one thread at a time.
+ *  - Enums are 32-bit (each has a *_MAX_ENUM sentinel, as in Vulkan); an out-of-range value in
+ *    any enum field is rejected with UPCONV_INVALID_ARGUMENT.
  */
 #ifndef UPCONV_UPCONV_H
 #define UPCONV_UPCONV_H
@@ -31,7 +33,8 @@ typedef enum upconv_status {
   UPCONV_IO_ERROR = 4,             /**< a file could not be read or written */
   UPCONV_BACKEND_UNAVAILABLE = 5,  /**< the requested backend is not present on this machine */
   UPCONV_BACKEND_ERROR = 6,        /**< the driver reported an error */
-  UPCONV_INTERNAL = 7              /**< a bug in upconv */
+  UPCONV_INTERNAL = 7,             /**< a bug in upconv */
+  UPCONV_STATUS_MAX_ENUM = 0x7FFFFFFF  /**< forces a 32-bit enum; not a status */
 } upconv_status;
 
 /** Stable lower-case name of a status, e.g. "invalid_argument". Never NULL. */
@@ -50,10 +53,15 @@ typedef struct upconv_plan upconv_plan;
 typedef enum upconv_backend {
   UPCONV_BACKEND_AUTO = 0,  /**< a GPU through Vulkan if there is one, else the CPU */
   UPCONV_BACKEND_CPU = 1,
-  UPCONV_BACKEND_VULKAN = 2
+  UPCONV_BACKEND_VULKAN = 2,
+  UPCONV_BACKEND_MAX_ENUM = 0x7FFFFFFF
 } upconv_backend;
 
-typedef enum upconv_precision { UPCONV_PRECISION_FP32 = 0, UPCONV_PRECISION_FP16 = 1 } upconv_precision;
+typedef enum upconv_precision {
+  UPCONV_PRECISION_FP32 = 0,
+  UPCONV_PRECISION_FP16 = 1,
+  UPCONV_PRECISION_MAX_ENUM = 0x7FFFFFFF
+} upconv_precision;
 
 typedef struct upconv_context_options {
   upconv_backend backend;          /**< default AUTO (UPCONV_BACKEND env overrides AUTO) */
@@ -82,7 +90,8 @@ typedef enum upconv_activation {
   UPCONV_ACTIVATION_RELU = 1,
   UPCONV_ACTIVATION_LEAKY_RELU = 2,
   UPCONV_ACTIVATION_SIGMOID = 3,
-  UPCONV_ACTIVATION_TANH = 4
+  UPCONV_ACTIVATION_TANH = 4,
+  UPCONV_ACTIVATION_MAX_ENUM = 0x7FFFFFFF
 } upconv_activation;
 
 /** conv1d / conv2d. Weight (C_out, C_in/groups, [kH,] kW). Per-axis arrays are {H, W}; for
@@ -111,7 +120,11 @@ typedef struct upconv_conv_transpose_params {
   float activation_alpha;
 } upconv_conv_transpose_params;
 
-typedef enum upconv_shuffle_mode { UPCONV_SHUFFLE_CRD = 0, UPCONV_SHUFFLE_DCR = 1 } upconv_shuffle_mode;
+typedef enum upconv_shuffle_mode {
+  UPCONV_SHUFFLE_CRD = 0,
+  UPCONV_SHUFFLE_DCR = 1,
+  UPCONV_SHUFFLE_MAX_ENUM = 0x7FFFFFFF
+} upconv_shuffle_mode;
 
 /** pixel_shuffle / pixel_unshuffle. */
 typedef struct upconv_pixel_shuffle_params {
