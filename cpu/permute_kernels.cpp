@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include <xmmintrin.h>
+
 #include <xsimd/xsimd.hpp>
 
 namespace upconv::detail::cpu {
@@ -63,6 +65,7 @@ class ShuffleKernel final : public OpKernel {
         else
           rows_.interleave(deep_rows.data(), r, a.y + q * wide.w, deep.w, streaming);
       }
+      if (streaming) streaming_fence();
     });
     return {};
   }
@@ -133,6 +136,8 @@ class UnpoolKernel final : public OpKernel {
 };
 
 }  // namespace
+
+void streaming_fence() { _mm_sfence(); }
 
 PermuteRowKernels select_permute_row_kernels(std::string_view isa) {
   if (isa.empty())

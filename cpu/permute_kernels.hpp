@@ -16,13 +16,17 @@ namespace upconv::detail::cpu {
 /// The ISA-specific row primitives, resolved once per plan (see permute_kernels_impl.hpp).
 struct PermuteRowKernels {
   /// dst[x * r + j] = src[j][x] for x < width, j < r. `streaming`: write with non-temporal
-  /// stores where the row's alignment allows (for outputs too large to stay in cache).
+  /// stores where the row's alignment allows (for outputs too large to stay in cache); the
+  /// caller must then call streaming_fence() after its last row, before others read the rows.
   void (*interleave)(const float* const* src, int64_t r, float* dst, int64_t width, bool streaming) = nullptr;
   /// dst[j][x] = src[x * r + j] for x < width, j < r.
   void (*deinterleave)(const float* src, int64_t r, float* const* dst, int64_t width) = nullptr;
   /// xsimd name of the ISA, e.g. "avx512f".
   const char* isa = "";
 };
+
+/// Orders the streaming stores of the calling thread before its later stores (x86 sfence).
+void streaming_fence();
 
 /// xsimd dispatch functor: returns the row kernels compiled for `Arch`. Defined in
 /// permute_kernels_impl.hpp and explicitly instantiated in cpu/arch/permute_<isa>.cpp.

@@ -114,6 +114,7 @@ TEST_P(CpuPermuteTest, StreamingInterleaveMatchesCachedPath) {
         std::vector<float> want = sentinel_output(width * r + 32), got = want;
         rows.interleave(source_rows.data(), r, want.data() + offset, width, false);
         rows.interleave(source_rows.data(), r, got.data() + offset, width, true);
+        streaming_fence();
         int64_t bad = -1;
         ASSERT_TRUE(bit_equal(got, want, &bad)) << "streaming interleave isa=" << rows.isa << " r=" << r
                                                 << " width=" << width << " offset=" << offset
