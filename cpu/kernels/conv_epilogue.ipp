@@ -39,15 +39,27 @@ inline xsimd::batch<float, Arch> activate(int kind, float alpha, xsimd::batch<fl
   }
 }
 
-/// dst[i] = act(src[i] + bias) for i < count.
-template <class Arch>
-inline void bias_activate_row(const float* src, float* dst, int64_t count, float bias, int kind, float alpha) {
+/// dst[i] = act(src[i] + bias) for i < count; the activation is a template argument so the
+/// loop body has no branch.
+template <class Arch, int Kind>
+inline void bias_activate_row_as(const float* src, float* dst, int64_t count, float bias, float alpha) {
   using B = xsimd::batch<float, Arch>;
   constexpr int64_t L = B::size;
   int64_t i = 0;
   for (; i + L <= count; i += L)
-    activate<Arch>(kind, alpha, B::load_unaligned(src + i) + B(bias)).store_unaligned(dst + i);
-  for (; i < count; ++i) dst[i] = activate_scalar(kind, alpha, src[i] + bias);
+    activate<Arch>(Kind, alpha, B::load_unaligned(src + i) + B(bias)).store_unaligned(dst + i);
+  for (; i < count; ++i) dst[i] = activate_scalar(Kind, alpha, src[i] + bias);
+}
+
+template <class Arch>
+inline void bias_activate_row(const float* src, float* dst, int64_t count, float bias, int kind, float alpha) {
+  switch (kind) {
+    case act_relu: return bias_activate_row_as<Arch, act_relu>(src, dst, count, bias, alpha);
+    case act_leaky: return bias_activate_row_as<Arch, act_leaky>(src, dst, count, bias, alpha);
+    case act_sigmoid: return bias_activate_row_as<Arch, act_sigmoid>(src, dst, count, bias, alpha);
+    case act_tanh: return bias_activate_row_as<Arch, act_tanh>(src, dst, count, bias, alpha);
+    default: return bias_activate_row_as<Arch, act_none>(src, dst, count, bias, alpha);
+  }
 }
 
 /// Lane order that makes xsimd 8.1's zip_lo/zip_hi (which interleave within each 128-bit lane,
@@ -70,20 +82,32 @@ inline xsimd::batch<float, Arch> zip_prepare(xsimd::batch<float, Arch> v) {
 }
 
 /// dst[2q + j] = act(src_j[q] + bias) for 2q + j < count: the store of two stride-2 phases.
-template <class Arch>
-inline void bias_activate_interleave2(const float* src0, const float* src1, float* dst, int64_t count, float bias,
-                                      int kind, float alpha) {
+template <class Arch, int Kind>
+inline void bias_activate_interleave2_as(const float* src0, const float* src1, float* dst, int64_t count, float bias,
+                                         float alpha) {
   using B = xsimd::batch<float, Arch>;
   constexpr int64_t L = B::size;
   int64_t q = 0;
   for (; 2 * (q + L) <= count; q += L) {
-    const B a = zip_prepare<Arch>(activate<Arch>(kind, alpha, B::load_unaligned(src0 + q) + B(bias)));
-    const B b = zip_prepare<Arch>(activate<Arch>(kind, alpha, B::load_unaligned(src1 + q) + B(bias)));
+    const B a = zip_prepare<Arch>(activate<Arch>(Kind, alpha, B::load_unaligned(src0 + q) + B(bias)));
+    const B b = zip_prepare<Arch>(activate<Arch>(Kind, alpha, B::load_unaligned(src1 + q) + B(bias)));
     xsimd::zip_lo(a, b).store_unaligned(dst + 2 * q);
     xsimd::zip_hi(a, b).store_unaligned(dst + 2 * q + L);
   }
   for (int64_t o = 2 * q; o < count; ++o)
-    dst[o] = activate_scalar(kind, alpha, ((o & 1) ? src1 : src0)[o >> 1] + bias);
+    dst[o] = activate_scalar(Kind, alpha, ((o & 1) ? src1 : src0)[o >> 1] + bias);
+}
+
+template <class Arch>
+inline void bias_activate_interleave2(const float* src0, const float* src1, float* dst, int64_t count, float bias,
+                                      int kind, float alpha) {
+  switch (kind) {
+    case act_relu: return bias_activate_interleave2_as<Arch, act_relu>(src0, src1, dst, count, bias, alpha);
+    case act_leaky: return bias_activate_interleave2_as<Arch, act_leaky>(src0, src1, dst, count, bias, alpha);
+    case act_sigmoid: return bias_activate_interleave2_as<Arch, act_sigmoid>(src0, src1, dst, count, bias, alpha);
+    case act_tanh: return bias_activate_interleave2_as<Arch, act_tanh>(src0, src1, dst, count, bias, alpha);
+    default: return bias_activate_interleave2_as<Arch, act_none>(src0, src1, dst, count, bias, alpha);
+  }
 }
 
 }  // namespace

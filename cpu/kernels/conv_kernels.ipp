@@ -19,32 +19,52 @@ namespace {
 
 // ---------------------------------------------------------------- row kernel
 
-/// out[r][v*L + l] = sum over taps t, channels ci of w[w_off[t] + ci * R + r] * x[t][ci * x_plane + v*L + l].
+/// out[r][v*L + l] = sum over taps t, channels ci of w[w_off[t] + ci * R + r] * x[t][q0 + ci * x_plane + v*L + l].
+/// With few rows (R <= 2) the tile has too few accumulators to hide the FMA latency, so even and
+/// odd channels accumulate separately and are added at the end (a fixed order, like any other).
 template <class Arch, int R, int V>
-void row_tile(const float* const* x, const float* w, const int64_t* w_off, int taps, int64_t cig, int64_t x_plane,
-              float* out, int64_t out_stride) {
+void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* w_off, int taps, int64_t cig,
+              int64_t x_plane, float* out, int64_t out_stride) {
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
-  B acc[R][V];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) acc[r][v] = B(0.0f);
+  constexpr int S = R <= 2 ? 2 : 1;  // accumulator sets
+  B acc[S][R][V];
+  for (int k = 0; k < S; ++k)
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < V; ++v) acc[k][r][v] = B(0.0f);
   for (int t = 0; t < taps; ++t) {
-    const float* xp = x[t];
+    const float* xp = x[t] + q0;
     const float* wp = w + w_off[t];
-    for (int64_t ci = 0; ci < cig; ++ci, xp += x_plane, wp += R) {
+    int64_t ci = 0;
+    for (; ci + S <= cig; ci += S) {
+      for (int k = 0; k < S; ++k, xp += x_plane, wp += R) {
+        B xv[V];
+        for (int v = 0; v < V; ++v) xv[v] = B::load_unaligned(xp + v * L);
+        for (int r = 0; r < R; ++r) {
+          const B wb(wp[r]);
+          for (int v = 0; v < V; ++v) acc[k][r][v] = xsimd::fma(wb, xv[v], acc[k][r][v]);
+        }
+      }
+    }
+    for (; ci < cig; ++ci, xp += x_plane, wp += R) {
       B xv[V];
       for (int v = 0; v < V; ++v) xv[v] = B::load_unaligned(xp + v * L);
       for (int r = 0; r < R; ++r) {
         const B wb(wp[r]);
-        for (int v = 0; v < V; ++v) acc[r][v] = xsimd::fma(wb, xv[v], acc[r][v]);
+        for (int v = 0; v < V; ++v) acc[0][r][v] = xsimd::fma(wb, xv[v], acc[0][r][v]);
       }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) acc[r][v].store_unaligned(out + r * out_stride + v * L);
+    for (int v = 0; v < V; ++v) {
+      B sum = acc[0][r][v];
+      for (int k = 1; k < S; ++k) sum += acc[k][r][v];
+      sum.store_unaligned(out + r * out_stride + v * L);
+    }
 }
 
-using RowTileFn = void (*)(const float* const*, const float*, const int64_t*, int, int64_t, int64_t, float*, int64_t);
+using RowTileFn = void (*)(const float* const*, int64_t, const float*, const int64_t*, int, int64_t, int64_t, float*,
+                           int64_t);
 
 template <class Arch, int R, int... Vs>
 RowTileFn pick_row_tile(int v, std::integer_sequence<int, Vs...>) {
@@ -98,8 +118,7 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
   float* rows = scratch;
   const int64_t ntaps_max = job.kh * job.kw;
   auto** x_tap = reinterpret_cast<const float**>(rows + job.blocks * R * row_stride + 16);
-  const float** x_at = x_tap + ntaps_max;
-  auto* w_off = reinterpret_cast<int64_t*>(x_at + ntaps_max);
+  auto* w_off = reinterpret_cast<int64_t*>(x_tap + ntaps_max);
 
   const int64_t xp_plane = job.xp_h * job.xp_w;
   const int64_t tap_floats = job.cig * R;
@@ -140,11 +159,10 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
       const int64_t tiles = (vectors + max_v - 1) / max_v;
       for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
         const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
-        for (int t = 0; t < taps; ++t) x_at[t] = x_tap[t] + q0;
         const RowTileFn tile = row_tile_for<Arch>(R, v);
         float* out = rows + pwi * phase_stride + (q0 - q_lo);
         for (int64_t blk = 0; blk < job.blocks; ++blk)
-          tile(x_at, wg + blk * block_floats, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride);
+          tile(x_tap, q0, wg + blk * block_floats, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride);
         q0 += int64_t{v} * L;
       }
     }
