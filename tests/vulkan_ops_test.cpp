@@ -1,0 +1,301 @@
+// Every operator through the public API on Vulkan (lavapipe, validation layer on) against the
+// scalar reference: the shaders in shaders/ and their dispatch planning
+// (runtime/vulkan/dispatch_plan.cpp). Shapes sit at the shaders' tile and workgroup edges:
+//   conv / conv_transpose: CO_TILE output channels (1, 2, 4 or 8) x POS_TILE positions (4 or 8)
+//     per invocation, 64 invocations per workgroup, workgroup z = (n, group, channel tile[,
+//     phase]); so channel counts 7/8/9/17, widths +-1 around multiples of 4 and 8 (per stride
+//     phase for conv_transpose), and layers with more than one workgroup in x, y and z;
+//   permutations: 4 consecutive outputs per invocation, 64 per workgroup.
+// A context that cannot be created FAILS the test (CI has lavapipe); nothing is skipped.
+//
+// Tolerances, |got - ref| <= tol * (1 + |ref|):
+//   fp32 conv ops 1e-4 (OpCase default; fp32 accumulation in another order than the
+//   double-accumulating reference); fp32 permutations bit-exact (0).
+//   fp16 storage: input, weight, bias and output are each rounded to fp16 (relative error
+//   2^-11 ~ 4.9e-4 each) and accumulation is fp32. For a dot product of K terms with operands in
+//   [-1, 1) the rounding error of the operands adds up like a random walk, ~ 1e-3 * sqrt(K) *
+//   E|w x| <= 1e-3 * sqrt(K) / 3, plus 4.9e-4 * |ref| for the output rounding. K <= 600 in
+//   these cases gives ~ 8e-3 relative to (1 + |ref|); we allow 2e-2 for the tail.
+//   fp16 permutations only round each value once: 1e-3.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "op_case.hpp"
+#include "runtime/vulkan/vk_backend_access.hpp"
+#include "runtime/vulkan/vk_device.hpp"
+#include "upconv/upconv.hpp"
+
+namespace upconv {
+namespace {
+
+using testing::OpCase;
+
+constexpr double kFp16ConvTolerance = 2e-2;
+constexpr double kFp16CopyTolerance = 1e-3;
+
+// One lavapipe context per precision for the whole suite (context creation costs ~100 ms).
+Context& context(Precision precision) {
+  static std::unique_ptr<Context> contexts[2];
+  auto& slot = contexts[precision == Precision::fp16 ? 1 : 0];
+  if (!slot) {
+    ContextOptions o;
+    o.backend = BackendKind::vulkan;
+    o.vulkan_device = "llvmpipe";
+    o.vulkan_validation = true;
+    o.precision = precision;
+    auto ctx = Context::create(o);
+    if (!ctx.ok()) {
+      ADD_FAILURE() << "Vulkan lavapipe context (" << to_string(precision)
+                    << "): " << ctx.status().to_string();
+      std::abort();  // every test needs it; the failure above says why
+    }
+    slot = std::make_unique<Context>(std::move(ctx).value());
+    EXPECT_EQ(slot->backend(), BackendKind::vulkan) << slot->description();
+  }
+  return *slot;
+}
+
+uint64_t validation_messages(Precision precision) {
+  auto* dev = detail::vk::device_of(context(precision));
+  return dev ? dev->validation_message_count() : ~uint64_t{0};
+}
+
+bool is_copy(const OpCase& c) {
+  return c.kind() != testing::OpKind::conv && c.kind() != testing::OpKind::conv_transpose;
+}
+
+// Runs every case in fp32 and fp16 with the tolerances above; no validation message allowed.
+void check_all(const std::vector<OpCase>& cases, bool fp16 = true) {
+  for (Precision precision : {Precision::fp32, Precision::fp16}) {
+    if (precision == Precision::fp16 && !fp16) continue;
+    const uint64_t before = validation_messages(precision);
+    for (OpCase c : cases) {
+      if (precision == Precision::fp32 && is_copy(c)) c.tolerance(0.0);
+      if (precision == Precision::fp16) c.tolerance(is_copy(c) ? kFp16CopyTolerance : kFp16ConvTolerance);
+      EXPECT_TRUE(c.check(context(precision))) << "precision " << to_string(precision);
+    }
+    EXPECT_EQ(validation_messages(precision), before) << "validation layer messages (" << to_string(precision) << ")";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv_transpose
+
+TEST(VulkanOps, ConvTransposeStrideKernelCombinations) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 100;
+  for (int k : {1, 3, 4})
+    for (int s : {1, 2, 3})
+      cases.push_back(OpCase::conv_transpose2d().channels(3, 5).input(6, 7).kernel(k).stride(s).bias(true).seed(seed++));
+  // stride > kernel: some phases have no tap at all (bias only).
+  cases.push_back(OpCase::conv_transpose2d().channels(2, 3).input(5, 4).kernel(2).stride(4).bias(true).seed(seed++));
+  cases.push_back(OpCase::conv_transpose2d().channels(2, 3).input(4, 5).kernel(1, 3).stride(3, 5).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvTransposeDilationPaddingOutputPadding) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 200;
+  for (int d : {2, 3})
+    for (int s : {1, 2, 4})
+      cases.push_back(OpCase::conv_transpose2d().channels(3, 4).input(5, 6).kernel(3).stride(s).dilation(d)
+                          .padding(1).bias(true).seed(seed++));
+  // gcd(stride, dilation) > 1: some phases get no tap.
+  cases.push_back(OpCase::conv_transpose2d().channels(2, 2).input(5, 5).kernel(3).stride(4).dilation(2).seed(seed++));
+  cases.push_back(OpCase::conv_transpose2d().channels(2, 3).input(6, 5).kernel(4, 3).stride(2, 3).dilation(3, 2)
+                      .pad(0, 2, 3, 1).output_padding(1, 2).bias(true).seed(seed++));
+  // Asymmetric crop, output_padding on both axes (rows past the full output get bias only).
+  cases.push_back(OpCase::conv_transpose2d().channels(4, 3).input(7, 9).kernel(3).stride(2).pad(2, 0, 0, 1)
+                      .output_padding(1, 1).bias(true).seed(seed++));
+  cases.push_back(OpCase::conv_transpose2d().channels(2, 2).input(3, 3).kernel(9).stride(3).padding(4)
+                      .output_padding(2).bias(true).seed(seed++));  // fsrcnn-like
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvTransposeTileEdges) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 300;
+  // c_out per group 1..9, 15..17 (CO_TILE 1, 2, 4, 8 with remainders); widths per phase around
+  // POS_TILE 4 and 8.
+  for (int c_out : {1, 2, 3, 5, 7, 8, 9, 16, 17})
+    for (int w : {3, 4, 5, 7, 8, 9})
+      cases.push_back(OpCase::conv_transpose2d().channels(3, c_out).input(2, w).kernel(4).stride(2).padding(1)
+                          .bias(c_out % 2 == 1).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvTransposeGroupsDepthwise) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 400;
+  cases.push_back(OpCase::conv_transpose2d().channels(6, 4).input(7, 5).kernel(3).stride(2).pad(1, 0, 1, 2)
+                      .output_padding(1, 0).groups(2).bias(true).seed(seed++));
+  cases.push_back(OpCase::conv_transpose2d().channels(6, 9).input(5, 6).kernel(3).stride(2).dilation(2).groups(3)
+                      .bias(true).seed(seed++));
+  cases.push_back(OpCase::conv_transpose2d().channels(8, 8).input(9, 10).kernel(4).stride(2).padding(1).groups(8)
+                      .bias(true).seed(seed++));  // depthwise
+  cases.push_back(OpCase::conv_transpose2d().channels(5, 10).input(6, 6).kernel(3).stride(3).groups(5).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvTranspose1d) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 500;
+  cases.push_back(OpCase::conv_transpose1d().channels(4, 6).input(17).kernel(4).stride(2).padding(1).bias(true).seed(seed++));
+  cases.push_back(OpCase::conv_transpose1d().channels(3, 2).input(9).kernel(3).stride(3).dilation(2).pad(1, 2)
+                      .output_padding(1).seed(seed++));
+  cases.push_back(OpCase::conv_transpose1d().channels(4, 4).input(33).kernel(5).stride(4).groups(4).bias(true).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvTransposeMultiWorkgroup) {
+  // > 64 invocations in x (rows x tiles), several in y via batch/groups/tiles in z.
+  std::vector<OpCase> cases;
+  cases.push_back(OpCase::conv_transpose2d().batch(2).channels(16, 17).input(23, 37).kernel(4).stride(2).padding(1)
+                      .bias(true).activation(Activation::relu).seed(600));
+  cases.push_back(OpCase::conv_transpose2d().channels(9, 3).input(45, 70).kernel(9).stride(3).padding(4)
+                      .output_padding(2).bias(true).seed(601));
+  cases.push_back(OpCase::conv_transpose2d().batch(3).channels(12, 12).input(40, 41).kernel(4).stride(2).padding(1)
+                      .groups(12).seed(602));
+  check_all(cases);
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv
+
+TEST(VulkanOps, ConvStrideDilationPadding) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 700;
+  for (auto [k, s, d] : {std::tuple{1, 1, 1}, {3, 1, 1}, {3, 2, 1}, {3, 1, 2}, {3, 2, 3}, {2, 3, 2}, {5, 1, 3}, {5, 2, 1}})
+    cases.push_back(OpCase::conv2d().channels(3, 5).input(11, 12).kernel(k).stride(s).dilation(d)
+                        .padding(k / 2 * d).bias(true).seed(seed++));
+  cases.push_back(OpCase::conv2d().channels(2, 3).input(9, 10).kernel(3, 2).stride(2, 3).dilation(2, 3)
+                      .pad(0, 3, 4, 1).seed(seed++));
+  // Padding larger than the kernel reach: whole output rows/columns see only zeros (bias only).
+  cases.push_back(OpCase::conv2d().channels(2, 2).input(4, 4).kernel(2).pad(3, 3, 3, 3).bias(true).seed(seed++));
+  // Stride > kernel.
+  cases.push_back(OpCase::conv2d().channels(3, 4).input(13, 14).kernel(2).stride(3).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvTileEdgesGroupsDepthwise1d) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 800;
+  for (int c_out : {1, 3, 4, 7, 8, 9, 17})
+    for (int w : {3, 4, 5, 7, 8, 9})
+      cases.push_back(OpCase::conv2d().channels(2, c_out).input(3, w).kernel(3).padding(1).bias(c_out % 2 == 0)
+                          .seed(seed++));
+  cases.push_back(OpCase::conv2d().channels(6, 4).input(8, 9).kernel(3).groups(2).dilation(2).padding(2).bias(true)
+                      .seed(seed++));
+  cases.push_back(OpCase::conv2d().channels(8, 8).input(10, 11).kernel(3).groups(8).stride(2).padding(1).seed(seed++));
+  cases.push_back(OpCase::conv2d().channels(4, 12).input(7, 7).kernel(3).groups(4).seed(seed++));
+  cases.push_back(OpCase::conv1d().channels(4, 5).input(40).kernel(2).dilation(8).bias(true).seed(seed++));
+  cases.push_back(OpCase::conv1d().channels(3, 3).input(21).kernel(3).stride(2).pad(2, 0).groups(3).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, ConvMultiWorkgroup) {
+  std::vector<OpCase> cases;
+  cases.push_back(OpCase::conv2d().batch(2).channels(16, 18).input(30, 33).kernel(3).dilation(4).padding(4)
+                      .bias(true).activation(Activation::tanh).seed(900));
+  cases.push_back(OpCase::conv1d().channels(8, 8).input(1000).kernel(2).dilation(64).bias(true).seed(901));
+  check_all(cases);
+}
+
+TEST(VulkanOps, EveryActivationBothConvs) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 1000;
+  for (Activation a : {Activation::none, Activation::relu, Activation::leaky_relu, Activation::sigmoid, Activation::tanh})
+  {
+    const bool bias = seed % 2 == 0;
+    cases.push_back(OpCase::conv_transpose2d().channels(3, 4).input(5, 6).kernel(3).stride(2).bias(bias)
+                        .activation(a, 0.2f).seed(seed++));
+    cases.push_back(OpCase::conv2d().channels(3, 4).input(6, 5).kernel(3).padding(1).bias(!bias)
+                        .activation(a, 0.05f).seed(seed++));
+  }
+  check_all(cases);
+}
+
+TEST(VulkanOps, RandomConvSweep) {
+  std::vector<OpCase> cases;
+  for (uint64_t s = 0; s < 12; ++s) {
+    cases.push_back(OpCase::random_conv(5000 + s));
+    cases.push_back(OpCase::random_conv_transpose(6000 + s));
+  }
+  check_all(cases, /*fp16=*/false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// permutations and copies
+
+TEST(VulkanOps, PixelShuffleUnshuffle) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 1100;
+  for (ShuffleMode m : {ShuffleMode::crd, ShuffleMode::dcr})
+    for (int r : {1, 2, 3}) {
+      cases.push_back(OpCase::pixel_shuffle().batch(2).channels(3 * r * r).input(5, 7).factor(r).mode(m).seed(seed++));
+      cases.push_back(OpCase::pixel_unshuffle().batch(2).channels(3).input(5 * r, 3 * r).factor(r).mode(m).seed(seed++));
+    }
+  // Output widths around the 4-per-invocation chunk, several workgroups.
+  for (int w : {1, 2, 3, 4, 5, 33})
+    cases.push_back(OpCase::pixel_shuffle().channels(8).input(19, w).factor(2).seed(seed++));
+  cases.push_back(OpCase::pixel_unshuffle().channels(2).input(64, 66).factor(2).mode(ShuffleMode::dcr).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, UpsampleNearestAndBedOfNails) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 1200;
+  for (auto [fh, fw] : {std::pair{1, 1}, {2, 2}, {3, 2}, {1, 4}, {5, 3}}) {
+    cases.push_back(OpCase::upsample_nearest2d().batch(2).channels(3).input(7, 5).factor(fh, fw).seed(seed++));
+    cases.push_back(OpCase::bed_of_nails2d().batch(2).channels(3).input(7, 5).factor(fh, fw).seed(seed++));
+  }
+  cases.push_back(OpCase::upsample_nearest2d().channels(4).input(40, 37).factor(2).seed(seed++));
+  cases.push_back(OpCase::bed_of_nails2d().channels(4).input(37, 40).factor(3).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, MaxUnpool) {
+  std::vector<OpCase> cases;
+  uint64_t seed = 1300;
+  cases.push_back(OpCase::max_unpool2d().batch(2).channels(3).input(4, 5).seed(seed++));
+  cases.push_back(OpCase::max_unpool2d().channels(2).input(5, 4).kernel(3).stride(2).padding(1).seed(seed++));
+  // Overlapping windows (stride < kernel): duplicate indices with equal values.
+  cases.push_back(OpCase::max_unpool2d().channels(2).input(6, 6).kernel(3).stride(1).seed(seed++));
+  cases.push_back(OpCase::max_unpool2d().channels(3).input(9, 8).kernel(2).output_size(19, 17).seed(seed++));
+  cases.push_back(OpCase::max_unpool2d().batch(2).channels(5).input(30, 31).kernel(2).seed(seed++));
+  check_all(cases);
+}
+
+TEST(VulkanOps, RandomCopySweep) {
+  std::vector<OpCase> cases;
+  for (uint64_t s = 0; s < 12; ++s) {
+    cases.push_back(OpCase::random_pixel_shuffle(7000 + s));
+    cases.push_back(OpCase::random_pixel_unshuffle(7100 + s));
+    cases.push_back(OpCase::random_max_unpool2d(7200 + s));
+    cases.push_back(OpCase::random_upsample_nearest2d(7300 + s));
+    cases.push_back(OpCase::random_bed_of_nails2d(7400 + s));
+  }
+  check_all(cases);
+}
+
+// Adversarial duplicate indices with different values: in fp32 the element last in C order wins,
+// as in the reference (see shaders/max_unpool2d.comp; fp16 documents the winner as unspecified).
+TEST(VulkanOps, MaxUnpoolDuplicateIndicesLastWinsFp32) {
+  auto plan = make_max_unpool2d(context(Precision::fp32), MaxUnpool2dParams{.kernel = {2, 2}});
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  Tensor x(Shape{1, 1, 2, 2}, {1.0f, 2.0f, 3.0f, 4.0f});
+  IndexTensor idx(Shape{1, 1, 2, 2}, {5, 5, 0, 5});  // three writes to slot 5: the last (4.0) wins
+  Tensor y;
+  ASSERT_TRUE(plan->run(x, idx, y).ok());
+  std::vector<float> want(16, 0.0f);
+  want[5] = 4.0f;
+  want[0] = 3.0f;
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(y.data()[i], want[i]) << "output " << i;
+}
+
+}  // namespace
+}  // namespace upconv
