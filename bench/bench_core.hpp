@@ -84,7 +84,7 @@ TimingResult time_median(const std::function<double()>& fn, int min_reps = 10, d
                          int warmup = 2, int max_reps = 100000);
 
 /// Peak figures of this machine type used for "% of peak" (AMD Zen 5: 2 x 512-bit FMA per
-/// cycle per core, and the measured copy bandwidth). Per core, fp32.
+/// cycle per core, and the measured single-core copy bandwidth). Per core, fp32.
 inline constexpr double kPeakGflopsPerCore = 250.0;
 inline constexpr double kPeakCopyGBs = 38.0;
 

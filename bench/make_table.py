@@ -11,7 +11,8 @@ Several files (separate runs) may be given: per case, the median over all their 
 "oneDNN NCHW" is the faster of oneDNN's two NCHW-in/NCHW-out variants (primitive on plain NCHW,
 or blocked primitive with the input and output reorders included); "ratio" is that time divided
 by upconv's (> 1: upconv is faster). % of peak: compute-bound layers against 250 GFLOP/s per
-thread (Zen 5, two 512-bit FMA per cycle), permutations against 38 GB/s copy bandwidth.
+thread (Zen 5, two 512-bit FMA per cycle), permutations against 38 GB/s copy bandwidth per thread
+(one core of this VM class cannot saturate DRAM on its own).
 """
 import json
 import statistics
@@ -73,7 +74,7 @@ def main(paths):
             rate, peak = f"{gflops:.0f} GFLOP/s", 100.0 * gflops / (PEAK_GFLOPS_PER_CORE * threads)
         elif ours:
             gbps = nbytes / (ours * 1e6)
-            rate, peak = f"{gbps:.1f} GB/s", 100.0 * gbps / COPY_GBPS
+            rate, peak = f"{gbps:.1f} GB/s", 100.0 * gbps / (COPY_GBPS * threads)
         best = (BEST_PEER_1T if threads == 1 else BEST_PEER_2T).get(layer)
         fmt = lambda v: f"{v:.3f}" if v is not None else "—"
         print(f"| {layer} | {threads} | {fmt(ours)} | {fmt(peer)} | {fmt(blocked)} | "
