@@ -129,6 +129,16 @@ TEST(Adjoint, ConvTransposeIsTheAdjointOfConv_RandomSweep) {
   EXPECT_GE(cov.batched, 50);
 }
 
+// Larger extents and channel counts (crossing SIMD tiles and thread splits of the backend).
+TEST(Adjoint, LargeCases) {
+  auto ctx = Context::create({.backend = BackendKind::cpu});
+  ASSERT_TRUE(ctx.ok());
+  Coverage cov;
+  for (uint64_t seed = 1000; seed < 1040; ++seed)
+    EXPECT_TRUE(adjoint_holds(*ctx, OpCase::random_conv_transpose(seed, 0, OpCase::Size::large).bias(false)
+                                        .activation(Activation::none), cov));
+}
+
 // Hand-picked edges: output_padding >= stride (dilation > stride), pads larger than the kernel
 // extent, stride larger than the kernel, 1x1 kernels.
 TEST(Adjoint, Edges) {

@@ -89,17 +89,21 @@ class OpCase {
   static OpCase upsample_nearest2d();   ///< factor 2x2
   static OpCase bed_of_nails2d();       ///< factor 2x2
 
-  // ---- random valid cases (small: a sweep of hundreds runs in well under a second) ----
+  // ---- random valid cases ----
+  /// small: a sweep of hundreds runs in well under a second (spatial extents up to ~7, channels
+  /// up to ~9). large: extents and channel counts 4x as wide (crosses SIMD tiles and GPU
+  /// workgroups; the reference takes milliseconds per case).
+  enum class Size { small, large };
   /// rank 0 = choose 1-D or 2-D from the seed.
-  static OpCase random_conv(uint64_t seed, int rank = 0);
-  static OpCase random_conv_transpose(uint64_t seed, int rank = 0);
-  static OpCase random_pixel_shuffle(uint64_t seed);
-  static OpCase random_pixel_unshuffle(uint64_t seed);
-  static OpCase random_max_unpool2d(uint64_t seed);
-  static OpCase random_upsample_nearest2d(uint64_t seed);
-  static OpCase random_bed_of_nails2d(uint64_t seed);
+  static OpCase random_conv(uint64_t seed, int rank = 0, Size size = Size::small);
+  static OpCase random_conv_transpose(uint64_t seed, int rank = 0, Size size = Size::small);
+  static OpCase random_pixel_shuffle(uint64_t seed, Size size = Size::small);
+  static OpCase random_pixel_unshuffle(uint64_t seed, Size size = Size::small);
+  static OpCase random_max_unpool2d(uint64_t seed, Size size = Size::small);
+  static OpCase random_upsample_nearest2d(uint64_t seed, Size size = Size::small);
+  static OpCase random_bed_of_nails2d(uint64_t seed, Size size = Size::small);
   /// Any op (chosen from the seed).
-  static OpCase random(uint64_t seed);
+  static OpCase random(uint64_t seed, Size size = Size::small);
 
   // ---- setters ----
   OpCase& batch(int64_t n);

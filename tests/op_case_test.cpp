@@ -117,4 +117,10 @@ TEST_P(RandomSweep, CpuBackendMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(AllOps, RandomSweep, ::testing::Range(0, 8));
 
+// Larger cases: extents and channel counts that cross SIMD register tiles and thread splits.
+TEST(RandomSweepLarge, CpuBackendMatchesReference) {
+  auto ctx = cpu_context();
+  for (uint64_t seed = 0; seed < 70; ++seed) EXPECT_TRUE(OpCase::random(50000 + seed, OpCase::Size::large).check(ctx));
+}
+
 }  // namespace
