@@ -42,29 +42,42 @@ ThreadPool::ThreadPool(int num_threads, bool pin) : num_threads_(std::max(1, num
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
-    stop_ = true;
+    stop_.store(true);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+
+// About 20-50 microseconds of polling before a thread blocks on a condition variable.
+constexpr int kSpinIterations = 4000;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+}  // namespace
+
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t count;
-    {
+    for (int i = 0; i < kSpinIterations && generation_.load(std::memory_order_acquire) == seen && !stop_.load(); ++i)
+      cpu_relax();
+    if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock lock(mutex_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      count = job_count_;
+      start_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
     }
-    run_share(*job, count, num_threads_, index);
-    {
-      std::lock_guard lock(mutex_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    run_share(*job_, job_count_, num_threads_, index);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard lock(mutex_);  // pairs with the predicate check in parallel_for
+      done_cv_.notify_one();
     }
   }
 }
@@ -79,14 +92,16 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     std::lock_guard lock(mutex_);
     job_ = &fn;
     job_count_ = count;
-    pending_ = num_threads_ - 1;
-    ++generation_;
+    pending_.store(num_threads_ - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   run_share(fn, count, num_threads_, 0);
-  std::unique_lock lock(mutex_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
-  job_ = nullptr;
+  for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
+  if (pending_.load(std::memory_order_acquire) != 0) {
+    std::unique_lock lock(mutex_);
+    done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  }
 }
 
 int resolve_thread_count(int requested) {

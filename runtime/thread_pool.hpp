@@ -1,7 +1,9 @@
 // Internal: the runtime's small fork-join thread pool. Work is split over independent outputs
-// (never over a reduction), so results do not depend on the thread count.
+// (never over a reduction), so results do not depend on the thread count. Threads spin briefly
+// for the next job before sleeping, since a network's layers arrive back to back.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -34,11 +36,11 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable start_cv_, done_cv_;
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // published by generation_
   int64_t job_count_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 /// Threads to use when the caller asked for `requested` (0 = UPCONV_NUM_THREADS, else hardware).

@@ -94,8 +94,10 @@ inline void bias_activate_interleave2_as(const float* src0, const float* src1, f
     xsimd::zip_lo(a, b).store_unaligned(dst + 2 * q);
     xsimd::zip_hi(a, b).store_unaligned(dst + 2 * q + L);
   }
-  for (int64_t o = 2 * q; o < count; ++o)
-    dst[o] = activate_scalar(Kind, alpha, ((o & 1) ? src1 : src0)[o >> 1] + bias);
+  for (; 2 * q < count; ++q) {
+    dst[2 * q] = activate_scalar(Kind, alpha, src0[q] + bias);
+    if (2 * q + 1 < count) dst[2 * q + 1] = activate_scalar(Kind, alpha, src1[q] + bias);
+  }
 }
 
 template <class Arch>
