@@ -300,6 +300,23 @@ def main():
         upsample_case(f"nearest_{i:02d}", False, n, c, h, w, rh, rw)
         upsample_case(f"nails_{i:02d}", True, n, c, h, w, rh, rw)
 
+    # ---- medium, layer-like shapes (channel counts and extents that cross SIMD tiles) ----
+    conv_transpose_case("mid_ct2d_dcgan", 2, 2, 16, 8, [8, 8], [4, 4], [2, 2], [1, 1], [1, 1], [1, 1], [0, 0], 1,
+                        True, "relu")
+    conv_transpose_case("mid_ct2d_unet", 2, 1, 12, 6, [9, 11], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0], [0, 0], 1,
+                        True, "none")
+    conv_transpose_case("mid_ct2d_dw", 2, 1, 16, 16, [7, 10], [3, 3], [2, 2], [1, 1], [1, 1], [1, 1], [1, 1], 16,
+                        True, "leaky_relu:0.2")
+    conv_transpose_case("mid_ct1d_wave", 1, 1, 16, 8, [40], [16], [8], [1], [4], [4], [0], 1, True, "tanh")
+    conv_case("mid_c2d_atrous", 2, 1, 8, 16, [12, 12], [3, 3], [1, 1], [2, 2], [2, 2], [2, 2], 1, True, "relu")
+    conv_case("mid_c2d_espcn", 2, 1, 8, 18, [10, 9], [3, 3], [1, 1], [1, 1], [1, 1], [1, 1], 1, True, "none")
+    conv_case("mid_c1d_causal", 1, 2, 16, 16, [64], [2], [1], [4], [4], [0], 1, True, "sigmoid")
+    shuffle_case("mid_ps_crd", False, 1, 27, 10, 9, 3, "crd")
+    shuffle_case("mid_ps_dcr", False, 1, 32, 7, 13, 4, "dcr")
+    unpool_case("mid_unpool", 2, 8, 16, 18, [2, 2], [2, 2], [0, 0], False)
+    upsample_case("mid_nearest", False, 1, 16, 9, 11, 2, 2)
+    upsample_case("mid_nails", True, 1, 16, 9, 11, 3, 3)
+
     with open(os.path.join(OUT, "manifest.txt"), "w") as f:
         f.write("\n".join(manifest) + "\n")
     print(f"{len(manifest)} cases written to {OUT}")
