@@ -2,6 +2,7 @@
 // machine supports and per register-tile kind (row tiles, channel tiles, automatic choice).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "cpu_conv_case.hpp"
+#include "upconv/upconv.hpp"
 
 namespace upconv::testing {
 namespace {
@@ -200,6 +202,38 @@ TEST_P(CpuConvKernels, BitIdenticalForAnyThreadCount) {
             << c.describe() << " threads=" << threads;
       }
     }
+}
+
+TEST(CpuBackend, DescriptionNamesIsaAndThreads) {
+  auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 2});
+  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+  const std::string d = ctx->description();
+  EXPECT_NE(d.find("2 threads"), std::string::npos) << d;
+  if (!detail::cpu::available_isas().empty()) {
+    const std::string best = detail::cpu::isa_name(detail::cpu::default_isa());
+    EXPECT_NE(d.find(best), std::string::npos) << d;
+  }
+}
+
+TEST(CpuBackend, EnvironmentForcesALowerIsa) {
+  if (detail::cpu::available_isas().empty()) GTEST_SKIP() << "no x86 SIMD kernels";
+  ::setenv("UPCONV_CPU_ISA", "sse4_1", 1);
+  auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 1});
+  ::unsetenv("UPCONV_CPU_ISA");
+  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+  EXPECT_NE(ctx->description().find("sse4_1"), std::string::npos) << ctx->description();
+  // And the forced ISA still computes the right answer through the public API.
+  ::setenv("UPCONV_CPU_ISA", "sse4_1", 1);
+  auto forced = Context::create({.backend = BackendKind::cpu, .num_threads = 1});
+  ::unsetenv("UPCONV_CPU_ISA");
+  ASSERT_TRUE(forced.ok());
+  Tensor x({1, 1, 2, 2}, {1, 2, 3, 4});
+  Tensor w({1, 1, 2, 2}, {1, 1, 1, 1});
+  auto plan = make_conv_transpose(*forced, {}, w);
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  Tensor y;
+  ASSERT_TRUE(plan->run(x, y).ok());
+  EXPECT_EQ(y.storage(), (std::vector<float>{1, 3, 2, 4, 10, 6, 3, 7, 4}));
 }
 
 std::vector<std::tuple<Isa, ConvTileKind>> params() {
