@@ -58,11 +58,17 @@ Result<Layer> parse_layer(const JsonValue& entry, const std::string& where) {
     UPCONV_RETURN_IF_ERROR(read_pair(entry, "out_pad", at, layer.out_pad, false));
     UPCONV_RETURN_IF_ERROR(read_pair(entry, "dilation", at, layer.dilation, false));
     UPCONV_RETURN_IF_ERROR(read_int(entry, "groups", at, layer.groups, false));
-  } else if (layer.op == "pixel_shuffle" || layer.op == "pixel_unshuffle") {
+  } else if (layer.op == "pixel_shuffle" || layer.op == "pixel_unshuffle" || layer.op == "upsample_nearest2d" ||
+             layer.op == "bed_of_nails2d") {
     UPCONV_RETURN_IF_ERROR(read_int(entry, "factor", at, layer.factor, true));
+  } else if (layer.is_unpool()) {
+    UPCONV_RETURN_IF_ERROR(read_pair(entry, "kernel", at, layer.kernel, true));
+    layer.stride = layer.kernel;
+    UPCONV_RETURN_IF_ERROR(read_pair(entry, "stride", at, layer.stride, false));
   } else {
     return invalid_argument(at + ": unsupported op \"" + layer.op +
-                            "\" (expected conv_transpose2d, conv2d, pixel_shuffle or pixel_unshuffle)");
+                            "\" (expected conv_transpose2d, conv2d, pixel_shuffle, pixel_unshuffle, "
+                            "upsample_nearest2d, bed_of_nails2d or max_unpool2d)");
   }
   // Validate the whole layer once through the library's own shape rules.
   const Result<Shape> out = output_shape(layer);
@@ -80,6 +86,8 @@ ConvTransposeParams conv_transpose_params(const Layer& l) {
                              .output_padding = l.out_pad, .groups = l.groups};
 }
 PixelShuffleParams shuffle_params(const Layer& l) { return PixelShuffleParams{.factor = l.factor}; }
+UpsampleParams upsample_params(const Layer& l) { return UpsampleParams{.factor = {l.factor, l.factor}}; }
+MaxUnpool2dParams unpool_params(const Layer& l) { return MaxUnpool2dParams{.kernel = l.kernel, .stride = l.stride}; }
 
 // Valid (output position, tap) pairs along one axis.
 //   conv:           input  i = o*s - p + t*d must lie in [0, in)   for o in [0, out)
@@ -134,8 +142,16 @@ Result<std::vector<Layer>> load_layers(const std::string& path) {
 }
 
 std::string default_shapes_path() {
-#ifdef UPCONV_BENCH_SHAPES_FILE
-  return UPCONV_BENCH_SHAPES_FILE;
+#ifdef UPCONV_BENCH_SHAPES_DIR
+  return UPCONV_BENCH_SHAPES_DIR "/shapes.json";
+#else
+  return "";
+#endif
+}
+
+std::string memory_shapes_path() {
+#ifdef UPCONV_BENCH_SHAPES_DIR
+  return UPCONV_BENCH_SHAPES_DIR "/memory_shapes.json";
 #else
   return "";
 #endif
@@ -155,6 +171,9 @@ Result<Shape> output_shape(const Layer& l) {
     return conv_transpose_output_shape(input_shape(l), weight_shape(l), conv_transpose_params(l));
   if (l.op == "pixel_shuffle") return pixel_shuffle_output_shape(input_shape(l), shuffle_params(l));
   if (l.op == "pixel_unshuffle") return pixel_unshuffle_output_shape(input_shape(l), shuffle_params(l));
+  if (l.op == "upsample_nearest2d" || l.op == "bed_of_nails2d")
+    return upsample_output_shape(input_shape(l), upsample_params(l));
+  if (l.is_unpool()) return max_unpool2d_output_shape(input_shape(l), unpool_params(l));
   return invalid_argument("unsupported op \"" + l.op + "\"");
 }
 
@@ -176,7 +195,8 @@ double layer_bytes(const Layer& l) {
   const Result<Shape> out = output_shape(l);
   if (!out.ok()) return 0.0;
   const int64_t elements = element_count(input_shape(l)) + element_count(out.value()) + element_count(weight_shape(l));
-  return 4.0 * static_cast<double>(elements);
+  const int64_t index_bytes = l.is_unpool() ? 8 * element_count(input_shape(l)) : 0;
+  return 4.0 * static_cast<double>(elements) + static_cast<double>(index_bytes);
 }
 
 LayerData make_layer_data(const Layer& l, uint32_t seed) {
@@ -189,6 +209,20 @@ LayerData make_layer_data(const Layer& l, uint32_t seed) {
     d.weight = Tensor(w, uniform(element_count(w), gen));
     d.bias = Tensor({l.c_out}, uniform(l.c_out, gen));
   }
+  if (l.is_unpool()) {
+    // The argmax of each pooling window, at a random position inside it (clipped to the output).
+    const Shape out = output_shape(l).value();
+    d.indices = IndexTensor(in);
+    std::uniform_int_distribution<int64_t> tap_h(0, l.kernel[0] - 1), tap_w(0, l.kernel[1] - 1);
+    int64_t* idx = d.indices.data();
+    for (int64_t p = 0; p < l.n * l.c_in; ++p)
+      for (int64_t h = 0; h < l.hw[0]; ++h)
+        for (int64_t w = 0; w < l.hw[1]; ++w) {
+          const int64_t oh = std::min(h * l.stride[0] + tap_h(gen), out[2] - 1);
+          const int64_t ow = std::min(w * l.stride[1] + tap_w(gen), out[3] - 1);
+          *idx++ = oh * out[3] + ow;
+        }
+  }
   return d;
 }
 
@@ -197,7 +231,14 @@ Result<Plan> make_layer_plan(Context& context, const Layer& l, const LayerData& 
   if (l.op == "conv_transpose2d") return make_conv_transpose(context, conv_transpose_params(l), d.weight, &d.bias);
   if (l.op == "pixel_shuffle") return make_pixel_shuffle(context, shuffle_params(l));
   if (l.op == "pixel_unshuffle") return make_pixel_unshuffle(context, shuffle_params(l));
+  if (l.op == "upsample_nearest2d") return make_upsample_nearest2d(context, upsample_params(l));
+  if (l.op == "bed_of_nails2d") return make_bed_of_nails2d(context, upsample_params(l));
+  if (l.is_unpool()) return make_max_unpool2d(context, unpool_params(l));
   return invalid_argument("unsupported op \"" + l.op + "\"");
+}
+
+Status run_layer(Plan& plan, const Layer& l, const LayerData& d, Tensor& output) {
+  return l.is_unpool() ? plan.run(d.input, d.indices, output) : plan.run(d.input, output);
 }
 
 Tensor reference_output(const Layer& l, const LayerData& d) {
@@ -208,18 +249,30 @@ Tensor reference_output(const Layer& l, const LayerData& d) {
                                      : detail::make_conv_desc(conv_params(l), d.weight.shape(), l.c_out);
     if (!c.ok()) return {};
     desc = *c;
-  } else {
+  } else if (l.op == "pixel_shuffle" || l.op == "pixel_unshuffle") {
     Result<detail::ShuffleDesc> s = detail::make_shuffle_desc(shuffle_params(l), l.op == "pixel_unshuffle");
     if (!s.ok()) return {};
     desc = *s;
+  } else if (l.is_unpool()) {
+    Result<detail::UnpoolDesc> u = detail::make_unpool_desc(unpool_params(l));
+    if (!u.ok()) return {};
+    desc = *u;
+  } else {
+    Result<detail::ResampleDesc> r = detail::make_resample_desc(upsample_params(l), l.op == "bed_of_nails2d");
+    if (!r.ok()) return {};
+    desc = *r;
   }
   const Result<detail::IoDims> io = detail::resolve_io(desc, d.input.shape());
   if (!io.ok()) return {};
   Tensor out(detail::output_shape_of(desc, io->out));
   if (const auto* c = std::get_if<detail::ConvDesc>(&desc))
     ref::conv(*c, d.input.data(), io->in, d.weight.data(), d.bias.data(), out.data(), io->out);
+  else if (const auto* s = std::get_if<detail::ShuffleDesc>(&desc))
+    ref::pixel_shuffle(*s, d.input.data(), io->in, out.data(), io->out);
+  else if (const auto* r = std::get_if<detail::ResampleDesc>(&desc))
+    ref::resample(*r, d.input.data(), io->in, out.data(), io->out);
   else
-    ref::pixel_shuffle(std::get<detail::ShuffleDesc>(desc), d.input.data(), io->in, out.data(), io->out);
+    ref::max_unpool2d(d.input.data(), d.indices.data(), io->in, out.data(), io->out);
   return out;
 }
 

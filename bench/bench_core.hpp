@@ -18,25 +18,32 @@ namespace upconv::bench {
 /// One benchmark layer (one entry of shapes.json). NCHW float32.
 struct Layer {
   std::string name;
-  /// "conv_transpose2d", "conv2d", "pixel_shuffle" or "pixel_unshuffle".
+  /// "conv_transpose2d", "conv2d", "pixel_shuffle", "pixel_unshuffle", "upsample_nearest2d",
+  /// "bed_of_nails2d" or "max_unpool2d".
   std::string op;
   int64_t n = 1, c_in = 1, c_out = 1;
   Pair hw = {1, 1};
+  /// Conv attributes; max_unpool2d uses kernel and stride (its padding is 0).
   Pair kernel = {1, 1}, stride = {1, 1}, pad = {0, 0}, out_pad = {0, 0}, dilation = {1, 1};
   int64_t groups = 1;
-  /// pixel_shuffle / pixel_unshuffle factor.
+  /// pixel_shuffle / pixel_unshuffle / upsample_nearest2d / bed_of_nails2d factor.
   int64_t factor = 1;
 
   bool is_conv() const { return op == "conv2d" || op == "conv_transpose2d"; }
   bool is_transposed() const { return op == "conv_transpose2d"; }
+  bool is_unpool() const { return op == "max_unpool2d"; }
 };
 
 /// Parses the shapes JSON text ({"shapes": [...]}); `source` names it in messages.
+/// bench/shapes.json holds the layers; bench/memory_shapes.json adds the other
+/// memory-bound ops (nearest, bed of nails, max unpooling).
 Result<std::vector<Layer>> parse_layers(std::string_view json, const std::string& source);
 /// Reads and parses a shapes file.
 Result<std::vector<Layer>> load_layers(const std::string& path);
 /// bench/shapes.json of the source tree this was built from (a compile definition), or "".
 std::string default_shapes_path();
+/// bench/memory_shapes.json of that source tree, or "".
+std::string memory_shapes_path();
 
 /// Tensor shapes of a layer. Weight is empty for permutations.
 Shape input_shape(const Layer& layer);
@@ -48,19 +55,23 @@ Result<Shape> output_shape(const Layer& layer);
 /// axis, so it is the product of per-axis counts of valid (position, tap) pairs. 0 for
 /// permutations.
 double layer_flops(const Layer& layer);
-/// Bytes a kernel must move at least: input + output (+ weights), fp32.
+/// Bytes a kernel must move at least: input + output (+ weights, + int64 unpool indices).
 double layer_bytes(const Layer& layer);
 
 /// Deterministic random operands of a layer (uniform in [-1, 1)).
 struct LayerData {
   Tensor input;
-  Tensor weight;  // empty for permutations
-  Tensor bias;    // empty for permutations
+  Tensor weight;         // empty for permutations
+  Tensor bias;           // empty for permutations
+  IndexTensor indices;   // max_unpool2d only: one argmax per pooling window, as max_pool2d gives
 };
 LayerData make_layer_data(const Layer& layer, uint32_t seed = 1);
 
 /// Creates the plan of a layer on `context`.
 Result<Plan> make_layer_plan(Context& context, const Layer& layer, const LayerData& data);
+
+/// Runs a layer's plan (the indices overload for max_unpool2d).
+Status run_layer(Plan& plan, const Layer& layer, const LayerData& data, Tensor& output);
 
 /// The layer's output computed by the scalar reference (cpu/reference), the oracle.
 Tensor reference_output(const Layer& layer, const LayerData& data);

@@ -7,8 +7,9 @@
 // creation, timed apart from the steady state), and max_rel_error against the reference (each
 // result is verified once, outside the timed loop; a wrong result fails the case).
 //
-// Flags besides Google Benchmark's own: --shapes=FILE (default: the source tree's
-// bench/shapes.json), --threads=1,2 (thread counts), --pin (pin upconv's worker threads).
+// Flags besides Google Benchmark's own: --shapes=FILE[,FILE...] (default: the source tree's
+// bench/shapes.json and bench/memory_shapes.json), --threads=1,2 (thread counts), --pin (pin
+// upconv's worker threads).
 // oneDNN uses OpenMP: its thread count is set with omp_set_num_threads per case, so
 // OMP_NUM_THREADS need not be set. Use --benchmark_repetitions=5
 // --benchmark_report_aggregates_only=true for medians.
@@ -32,7 +33,7 @@ namespace upconv::bench {
 namespace {
 
 struct Options {
-  std::string shapes = default_shapes_path();
+  std::vector<std::string> shapes = {default_shapes_path(), memory_shapes_path()};
   std::vector<int> threads = {1, 2};
   bool pin = false;
 };
@@ -72,10 +73,10 @@ void bench_upconv(benchmark::State& state, LayerFixture* f, int threads, bool pi
   const double plan_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (!plan.ok()) return state.SkipWithError(plan.status().to_string().c_str());
   Tensor out;
-  if (Status s = plan->run(f->data.input, out); !s.ok()) return state.SkipWithError(s.to_string().c_str());
+  if (Status s = run_layer(*plan, f->layer, f->data, out); !s.ok()) return state.SkipWithError(s.to_string().c_str());
   if (!check_result(state, *f, out, "upconv")) return;
   for (auto _ : state) {
-    (void)plan->run(f->data.input, out);
+    (void)run_layer(*plan, f->layer, f->data, out);
     benchmark::DoNotOptimize(out.data());
   }
   set_work_counters(state, f->layer);
@@ -105,7 +106,9 @@ Result<Options> take_options(int& argc, char** argv) {
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
     if (a.rfind("--shapes=", 0) == 0) {
-      o.shapes = a.substr(9);
+      o.shapes.clear();
+      std::stringstream list(a.substr(9));
+      for (std::string item; std::getline(list, item, ',');) o.shapes.push_back(item);
     } else if (a.rfind("--threads=", 0) == 0) {
       o.threads.clear();
       std::stringstream list(a.substr(10));
@@ -134,16 +137,20 @@ int main(int argc, char** argv) {
     std::cerr << "upconv_bench: " << options.status().message() << "\n";
     return 2;
   }
-  auto layers = load_layers(options->shapes);
-  if (!layers.ok()) {
-    std::cerr << "upconv_bench: " << layers.status().message() << "\n";
-    return 1;
+  std::vector<Layer> layers;
+  for (const std::string& path : options->shapes) {
+    auto loaded = load_layers(path);
+    if (!loaded.ok()) {
+      std::cerr << "upconv_bench: " << loaded.status().message() << "\n";
+      return 1;
+    }
+    layers.insert(layers.end(), loaded->begin(), loaded->end());
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
   std::vector<std::unique_ptr<LayerFixture>> fixtures;
-  for (const Layer& layer : *layers) {
+  for (const Layer& layer : layers) {
     fixtures.push_back(std::make_unique<LayerFixture>(LayerFixture{layer, make_layer_data(layer), {}}));
     LayerFixture* f = fixtures.back().get();
     for (int t : options->threads) {

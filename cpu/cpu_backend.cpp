@@ -80,7 +80,7 @@ class CpuBackend final : public Backend {
     // The permutations also run (with SSE2) on a CPU without SSE4.1.
     const cpu::PermuteRowKernels rows = cpu::select_permute_row_kernels(simd_ ? cpu::isa_name(isa_) : "sse2");
     if (const auto* s = std::get_if<ShuffleDesc>(&desc)) return cpu::make_shuffle_kernel(*s, pool_, rows);
-    if (std::holds_alternative<UnpoolDesc>(desc)) return cpu::make_unpool_kernel(pool_);
+    if (std::holds_alternative<UnpoolDesc>(desc)) return cpu::make_unpool_kernel(pool_, rows);
     return cpu::make_resample_kernel(std::get<ResampleDesc>(desc), pool_, rows);
 #else
     if (const auto* s = std::get_if<ShuffleDesc>(&desc))

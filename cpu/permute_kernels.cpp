@@ -113,26 +113,38 @@ class ResampleKernel final : public OpKernel {
 
 class UnpoolKernel final : public OpKernel {
  public:
-  explicit UnpoolKernel(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {}
+  UnpoolKernel(std::shared_ptr<ThreadPool> pool, const PermuteRowKernels& rows)
+      : pool_(std::move(pool)), rows_(rows) {}
 
   Status run(const OpArgs& a) override {
     const int64_t in_plane = a.xd.plane(), out_plane = a.yd.plane();
+    const size_t plane_bytes = static_cast<size_t>(out_plane) * sizeof(float);
+    // A large output is assembled plane by plane in a cache-resident buffer (zero, scatter) and
+    // then streamed out, so each output line goes to memory once, without read-for-ownership.
+    const bool streaming = a.yd.count() * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
     // One work item = one (n, c) plane: indices never leave their plane (validated by the
     // runtime), and C order within a plane keeps "the later duplicate wins".
     pool_->parallel_for(a.xd.n * a.xd.c, [&](int64_t begin, int64_t end) {
+      std::vector<float> staging(streaming ? static_cast<size_t>(out_plane) : 0);
       for (int64_t p = begin; p < end; ++p) {
-        float* out = a.y + p * out_plane;
+        float* out = streaming ? staging.data() : a.y + p * out_plane;
         const float* in = a.x + p * in_plane;
         const int64_t* idx = a.indices + p * in_plane;
-        std::memset(out, 0, static_cast<size_t>(out_plane) * sizeof(float));
+        std::memset(out, 0, plane_bytes);
         for (int64_t e = 0; e < in_plane; ++e) out[idx[e]] = in[e];
+        if (streaming) {
+          const float* plane = staging.data();
+          rows_.interleave(&plane, 1, a.y + p * out_plane, out_plane, true);
+        }
       }
+      if (streaming) streaming_fence();
     });
     return {};
   }
 
  private:
   std::shared_ptr<ThreadPool> pool_;
+  PermuteRowKernels rows_;
 };
 
 }  // namespace
@@ -174,8 +186,8 @@ std::unique_ptr<OpKernel> make_resample_kernel(const ResampleDesc& desc, std::sh
                                                const PermuteRowKernels& rows) {
   return std::make_unique<ResampleKernel>(desc, std::move(pool), rows);
 }
-std::unique_ptr<OpKernel> make_unpool_kernel(std::shared_ptr<ThreadPool> pool) {
-  return std::make_unique<UnpoolKernel>(std::move(pool));
+std::unique_ptr<OpKernel> make_unpool_kernel(std::shared_ptr<ThreadPool> pool, const PermuteRowKernels& rows) {
+  return std::make_unique<UnpoolKernel>(std::move(pool), rows);
 }
 
 }  // namespace upconv::detail::cpu

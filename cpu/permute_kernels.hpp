@@ -53,6 +53,6 @@ std::unique_ptr<OpKernel> make_shuffle_kernel(const ShuffleDesc& desc, std::shar
                                               const PermuteRowKernels& rows);
 std::unique_ptr<OpKernel> make_resample_kernel(const ResampleDesc& desc, std::shared_ptr<ThreadPool> pool,
                                                const PermuteRowKernels& rows);
-std::unique_ptr<OpKernel> make_unpool_kernel(std::shared_ptr<ThreadPool> pool);
+std::unique_ptr<OpKernel> make_unpool_kernel(std::shared_ptr<ThreadPool> pool, const PermuteRowKernels& rows);
 
 }  // namespace upconv::detail::cpu

@@ -166,7 +166,12 @@ void deinterleave_fixed(const float* src, float* const* dst, int64_t width) {
 template <class Arch, bool Stream>
 void interleave_rows_impl(const float* const* src, int64_t r, float* dst, int64_t width) {
   switch (r) {
-    case 1: std::memcpy(dst, src[0], static_cast<size_t>(width) * sizeof(float)); return;
+    case 1:  // a copy; streamed through the identity interleave when asked
+      if constexpr (Stream)
+        interleave_fixed<Arch, 1, true>(src, dst, width);
+      else
+        std::memcpy(dst, src[0], static_cast<size_t>(width) * sizeof(float));
+      return;
     case 2: interleave_fixed<Arch, 2, Stream>(src, dst, width); return;
     case 3: interleave_fixed<Arch, 3, Stream>(src, dst, width); return;
     case 4: interleave_fixed<Arch, 4, Stream>(src, dst, width); return;

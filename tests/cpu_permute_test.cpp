@@ -147,12 +147,31 @@ TEST(CpuUnpoolTest, MatchesReferenceWithDuplicateIndices) {
       for (int64_t& i : idx) i = pick(gen);
       std::vector<float> want = sentinel_output(yd.count()), got = want;
       ref::max_unpool2d(x.data(), idx.data(), xd, want.data(), yd);
-      auto kernel = make_unpool_kernel(std::make_shared<ThreadPool>(threads));
+      auto kernel = make_unpool_kernel(std::make_shared<ThreadPool>(threads), select_permute_row_kernels());
       ASSERT_TRUE(kernel->run({.x = x.data(), .xd = xd, .indices = idx.data(), .y = got.data(), .yd = yd}).ok());
       int64_t bad = -1;
       ASSERT_TRUE(bit_equal(got, want, &bad)) << "max_unpool2d threads=" << threads << " seed=" << seed
                                               << " first mismatch at " << bad;
     }
+}
+
+// An output of kStreamingOutputBytes or more is assembled per plane and streamed out.
+TEST(CpuUnpoolTest, StreamedLargeOutputMatchesReference) {
+  const Dims4 xd{1, 2, 512, 1024}, yd{1, 2, 1024, 2048};
+  ASSERT_GE(yd.count() * 4, kStreamingOutputBytes);
+  const std::vector<float> x = random_floats(xd.count(), 99);
+  std::vector<int64_t> idx(static_cast<size_t>(xd.count()));
+  std::mt19937 gen(99);
+  std::uniform_int_distribution<int64_t> pick(0, yd.plane() - 1);
+  for (int64_t& i : idx) i = pick(gen);
+  std::vector<float> want = sentinel_output(yd.count()), got = want;
+  ref::max_unpool2d(x.data(), idx.data(), xd, want.data(), yd);
+  for (int threads : {1, 2}) {
+    auto kernel = make_unpool_kernel(std::make_shared<ThreadPool>(threads), select_permute_row_kernels());
+    ASSERT_TRUE(kernel->run({.x = x.data(), .xd = xd, .indices = idx.data(), .y = got.data(), .yd = yd}).ok());
+    int64_t bad = -1;
+    ASSERT_TRUE(bit_equal(got, want, &bad)) << "streamed max_unpool2d threads=" << threads << " first mismatch at " << bad;
+  }
 }
 
 }  // namespace

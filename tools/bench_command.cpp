@@ -24,7 +24,8 @@ constexpr std::string_view kBenchFlags[] = {"backend", "shapes", "threads", "jso
 constexpr std::string_view kBenchUsage =
     "usage: upconv bench [--backend auto|cpu|vulkan] [--shapes FILE] [--threads N] [--json FILE]\n"
     "                    [--repetitions K] [--precision fp32|fp16]\n"
-    "Times each layer of the shapes file (default: bench/shapes.json) after a warm-up: the median\n"
+    "Times each layer of the shapes file (default: bench/shapes.json; bench/memory_shapes.json has\n"
+    "the nearest / bed-of-nails / max-unpool layers) after a warm-up: the median\n"
     "of at least K runs (default 10) and 0.3 s, on the device clock where the backend has one.\n"
     "Every result is verified against the CPU reference; a wrong result fails the command.\n";
 
@@ -95,7 +96,7 @@ Row bench_layer(Context& ctx, const bench::Layer& layer, const BenchOptions& o) 
     return row;
   }
   Tensor out;
-  if (Status s = plan->run(data.input, out); !s.ok()) {
+  if (Status s = bench::run_layer(*plan, layer, data, out); !s.ok()) {
     row.error = "run failed: " + s.to_string();
     return row;
   }
@@ -112,7 +113,7 @@ Row bench_layer(Context& ctx, const bench::Layer& layer, const BenchOptions& o) 
   Status run_status;
   const bench::TimingResult t = bench::time_median(
       [&] {
-        if (Status s = plan->run(data.input, out); !s.ok()) run_status = s;
+        if (Status s = bench::run_layer(*plan, layer, data, out); !s.ok()) run_status = s;
         return plan->last_device_time_ms();
       },
       o.repetitions);
