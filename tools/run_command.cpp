@@ -144,9 +144,10 @@ Result<MaxUnpool2dParams> unpool_params(const Flags& flags) {
   if (stride) UPCONV_RETURN_IF_ERROR(assign_per_axis("stride", *stride, 2, p.stride));
   if (padding) UPCONV_RETURN_IF_ERROR(assign_per_axis("padding", *padding, 2, p.padding));
   if (size) {
-    if (size->size() != 2)
+    // H,W — or N,C,H,W as PyTorch's MaxUnpool2d also accepts, of which only H,W matter.
+    if (size->size() != 2 && size->size() != 4)
       return invalid_argument("--output-size takes two integers H,W, got " + std::to_string(size->size()));
-    p.output_size = Pair{(*size)[0], (*size)[1]};
+    p.output_size = Pair{(*size)[size->size() - 2], (*size)[size->size() - 1]};
   }
   return p;
 }
@@ -180,6 +181,8 @@ Status take(Result<T> r, T& out) {
 
 Status parse_request(std::span<const std::string> args, Request& req) {
   const std::string& name = args[0];
+  if (name.rfind("--", 0) == 0)
+    return invalid_argument("missing OP: the first argument after `upconv run` must be the operator, got " + name);
   for (const OpInfo& op : kOps)
     if (op.name == name) req.op = &op;
   if (!req.op)

@@ -79,6 +79,8 @@ TEST_F(CliErrorTest, CommandLineSyntax) {
   expect_failure({"pixel_shuffle", "--input", x_, "--mode", "xyz"}, "--mode must be crd or dcr");
   expect_failure({"pixel_shuffle", "--input", x_, "--factor", "2,2"}, "--factor takes one integer");
   expect_failure({"max_unpool2d", "--input", x_, "--indices", idx_, "--output-size", "5"}, "--output-size takes two");
+  expect_failure({"max_unpool2d", "--input", x_, "--indices", idx_, "--output-size", "1,5,5"}, "--output-size");
+  expect_failure({"--input", x_, "conv2d"}, "missing OP");
 }
 
 TEST_F(CliErrorTest, FlagsThatDoNotApplyOrAreMissing) {

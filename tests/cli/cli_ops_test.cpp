@@ -127,6 +127,9 @@ TEST_F(CliOpTest, MaxUnpool2d) {
   const IndexTensor idx({1, 2, 2, 2}, {0, 3, 10, 24, 6, 2, 20, 18});
   const std::string xp = dir_.write("x.npy", x), ip = dir_.write("i.npy", idx);
   const Tensor y = run_ok({"max_unpool2d", "--input", xp, "--indices", ip, "--kernel", "2", "--output-size", "5,5"});
+  // PyTorch's (N, C, H, W) spelling of output_size gives the same.
+  const Tensor y4 = run_ok({"max_unpool2d", "--input", xp, "--indices", ip, "--output-size", "1,2,5,5"});
+  expect_close(y4, y, "max_unpool2d output_size N,C,H,W");
   auto plan = make_max_unpool2d(*ctx_, {.kernel = {2, 2}, .output_size = Pair{5, 5}});
   ASSERT_TRUE(plan.ok()) << plan.status().to_string();
   Tensor want;
