@@ -123,6 +123,27 @@ TEST(BenchCoreTest, VerificationCatchesAWrongResult) {
   EXPECT_TRUE(std::isinf(max_rel_error(out, want)));
 }
 
+TEST(BenchCoreTest, MemoryBoundLayersRunAndVerify) {
+  auto layers = load_layers(memory_shapes_path());
+  ASSERT_TRUE(layers.ok()) << layers.status().to_string();
+  EXPECT_EQ(layers->size(), 3u);
+  auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 2});
+  ASSERT_TRUE(ctx.ok());
+  // The same ops on small planes (odd sizes), each checked bit-exactly against the reference.
+  for (Layer l : *layers) {
+    l.c_in = 3;
+    l.hw = {5, 7};
+    const LayerData data = make_layer_data(l);
+    auto plan = make_layer_plan(*ctx, l, data);
+    ASSERT_TRUE(plan.ok()) << l.name << ": " << plan.status().to_string();
+    Tensor out;
+    ASSERT_TRUE(run_layer(*plan, l, data, out).ok()) << l.name;
+    EXPECT_EQ(max_rel_error(out, reference_output(l, data)), 0.0) << l.name;
+    EXPECT_GT(layer_bytes(l), 0.0);
+    EXPECT_EQ(layer_flops(l), 0.0);
+  }
+}
+
 TEST(BenchCoreTest, MedianTimerRunsAtLeastTheMinimum) {
   int calls = 0;
   const TimingResult t = time_median([&] { ++calls; return 2.0; }, 5, 0.0, 1);
