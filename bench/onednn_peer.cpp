@@ -152,7 +152,8 @@ const char* to_string(OnednnVariant variant) {
 }
 
 bool onednn_supports(const Layer& layer, OnednnVariant variant) {
-  return layer.is_conv() || variant == OnednnVariant::nchw_direct;
+  if (layer.is_conv()) return true;
+  return (layer.op == "pixel_shuffle" || layer.op == "pixel_unshuffle") && variant == OnednnVariant::nchw_direct;
 }
 
 Result<std::unique_ptr<OnednnLayer>> OnednnLayer::create(const Layer& layer, const LayerData& data,

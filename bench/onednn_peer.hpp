@@ -9,7 +9,9 @@
 //                layout conversion is left to the caller's other layers)
 // Weights are reordered once at setup in every variant, as upconv packs them at plan creation.
 // pixel_shuffle runs as a oneDNN reorder between two strided 6-D views of the same data (there is
-// no shuffle primitive); it has one variant, nchw_direct.
+// no shuffle primitive); it has one variant, nchw_direct. upsample_nearest2d, bed_of_nails2d
+// and max_unpool2d have no peer here (oneDNN 2.6.3's nearest resampling primitive crashed inside
+// its JIT code on this machine, with AVX-512 and with ONEDNN_MAX_CPU_ISA=AVX2).
 #pragma once
 
 #include <memory>
