@@ -3,6 +3,7 @@
 // to the wrong field (padding order, per-axis lists, defaults) fails the comparison.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -22,10 +23,13 @@ class CliOpTest : public ::testing::Test {
     ctx_.emplace(std::move(c).value());
   }
 
-  /// Runs `upconv run ...` expecting success, and returns the output tensor.
+  /// Runs `upconv run ...` expecting success, and returns the output tensor. Adds
+  /// `--backend cpu` unless the arguments name a backend.
   Tensor run_ok(std::vector<std::string> args) {
+    const bool has_backend = std::find(args.begin(), args.end(), "--backend") != args.end();
     args.insert(args.begin(), "run");
-    args.insert(args.end(), {"--backend", "cpu", "--output", dir_.path("y.npy")});
+    if (!has_backend) args.insert(args.end(), {"--backend", "cpu"});
+    args.insert(args.end(), {"--output", dir_.path("y.npy")});
     const CliResult r = run_cli(args, dir_.dir());
     std::string cmd;
     for (const auto& a : args) cmd += a + " ";
@@ -36,13 +40,13 @@ class CliOpTest : public ::testing::Test {
     return y.ok() ? std::move(y).value() : Tensor();
   }
 
-  /// Same shape, and |got - want| <= 1e-5 * (1 + |want|) everywhere (the same library computes
-  /// both, so they should agree far more closely).
-  static void expect_close(const Tensor& got, const Tensor& want, const std::string& what) {
+  /// Same shape, and |got - want| <= tol * (1 + |want|) everywhere. The default is for the same
+  /// CPU library on both sides, which should agree far more closely.
+  static void expect_close(const Tensor& got, const Tensor& want, const std::string& what, float tol = 1e-5f) {
     ASSERT_EQ(got.shape(), want.shape()) << what;
     for (int64_t i = 0; i < want.size(); ++i)
-      ASSERT_LE(std::fabs(got.data()[i] - want.data()[i]), 1e-5f * (1.0f + std::fabs(want.data()[i])))
-          << what << " at element " << i;
+      ASSERT_LE(std::fabs(got.data()[i] - want.data()[i]), tol * (1.0f + std::fabs(want.data()[i])))
+          << what << " at element " << i << ": got " << got.data()[i] << ", want " << want.data()[i];
   }
 
   Tensor expected(Result<Plan> plan, const Tensor& x) {
@@ -157,6 +161,27 @@ TEST_F(CliOpTest, UpsampleNearestAndBedOfNails) {
   // Spot-check the semantics too: value at the top-left of each cell, zeros elsewhere.
   EXPECT_EQ(nails.data()[0], x.data()[0]);
   EXPECT_EQ(nails.data()[1], 0.0f);
+}
+
+TEST_F(CliOpTest, VulkanBackendMatchesCpuWhenAvailable) {
+  auto vk = Context::create({.backend = BackendKind::vulkan});
+  if (!vk.ok()) GTEST_SKIP() << "no Vulkan here: " << vk.status().message();
+  const Tensor x = random_tensor({1, 4, 6, 5}, 91), w = random_tensor({4, 3, 4, 4}, 92), b = random_tensor({3}, 93);
+  const std::vector<std::string> args = {"conv_transpose2d", "--input",  dir_.write("x.npy", x), "--weight",
+                                         dir_.write("w.npy", w), "--bias", dir_.write("b.npy", b), "--stride",
+                                         "2", "--padding", "1", "--activation", "relu"};
+  const Tensor want = expected(make_conv_transpose(*ctx_, {.stride = {2, 2}, .pad_begin = {1, 1}, .pad_end = {1, 1},
+                                                           .activation = {Activation::relu}},
+                                                   w, &b),
+                               x);
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  expect_close(run_ok(with({"--backend", "vulkan"})), want, "vulkan fp32", 1e-4f);
+  // fp16 storage: inputs and weights rounded to 11 significant bits, fp32 accumulation.
+  expect_close(run_ok(with({"--backend", "vulkan", "--precision", "fp16"})), want, "vulkan fp16", 2e-2f);
 }
 
 TEST_F(CliOpTest, InfoAndHelpSucceed) {
