@@ -35,13 +35,10 @@ Tensor load(const std::string& path) {
   return t.ok() ? std::move(t).value() : Tensor();
 }
 
-class Golden : public ::testing::TestWithParam<GoldenCase> {};
-
-TEST_P(Golden, CpuMatchesPyTorch) {
-  const GoldenCase& c = GetParam();
+// Runs one golden case on `ctx` and compares with torch's output.
+void check_golden(Context& ctx_ref, const GoldenCase& c) {
+  Context* ctx = &ctx_ref;
   const std::string op = c.attrs.at("op");
-  auto ctx = Context::create({.backend = BackendKind::cpu});
-  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
   const Tensor x = load(c.file("x")), want = load(c.file("y"));
 
   Result<Plan> plan = Status(StatusCode::internal, "op " + op + " not handled by the test");
@@ -102,7 +99,28 @@ TEST_P(Golden, CpuMatchesPyTorch) {
     st = plan->run(x, y);
   }
   ASSERT_TRUE(st.ok()) << c.line << ": " << st.to_string();
-  EXPECT_TRUE(upconv::testing::compare_tensors(y, want, tol, c.line));
+  EXPECT_TRUE(upconv::testing::compare_tensors(y, want, tol, c.line + " [" + ctx->description() + "]"));
+}
+
+class Golden : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(Golden, CpuMatchesPyTorch) {
+  auto ctx = Context::create({.backend = BackendKind::cpu});
+  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+  check_golden(*ctx, GetParam());
+}
+
+// The same data on the Vulkan backend (the best device; lavapipe where there is no GPU), fp32
+// storage, validation layer on. Skipped where the build or the machine has no Vulkan.
+TEST_P(Golden, VulkanMatchesPyTorch) {
+  static Result<Context> ctx = [] {
+    ContextOptions o;
+    o.backend = BackendKind::vulkan;
+    o.vulkan_validation = true;
+    return Context::create(o);
+  }();
+  if (!ctx.ok()) GTEST_SKIP() << "no Vulkan backend: " << ctx.status().to_string();
+  check_golden(*ctx, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, Golden, ::testing::ValuesIn(load_golden_manifest()),
