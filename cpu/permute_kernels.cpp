@@ -83,24 +83,25 @@ class ResampleKernel final : public OpKernel {
 
   Status run(const OpArgs& a) override {
     const int64_t fh = desc_.factor_h, fw = desc_.factor_w;
-    const size_t out_row_bytes = static_cast<size_t>(a.yd.w) * sizeof(float);
-    // Bed of nails interleaves each input row with fw - 1 rows of zeros.
-    const std::vector<float> zeros(desc_.zero_insert && fw > 1 ? static_cast<size_t>(a.xd.w) : 0, 0.0f);
-    // One work item = one input row and the fh output rows it produces.
+    const bool streaming = a.yd.count() * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
+    // Bed of nails interleaves each input row with fw - 1 rows of zeros, and its other fh - 1
+    // output rows are all zeros.
+    const std::vector<float> zeros(desc_.zero_insert ? static_cast<size_t>(a.xd.w) : 0, 0.0f);
+    // One work item = one input row and the fh output rows it produces. Every output row is
+    // produced from the (L1-resident) input row, never copied from the previous output row, so
+    // large outputs can be streamed without reading them back.
     pool_->parallel_for(a.xd.n * a.xd.c * a.xd.h, [&](int64_t begin, int64_t end) {
       std::vector<const float*> sources(static_cast<size_t>(fw));
       for (int64_t q = begin; q < end; ++q) {
         const float* in = a.x + q * a.xd.w;
         float* out = a.y + q * fh * a.yd.w;
-        for (int64_t j = 0; j < fw; ++j) sources[j] = (desc_.zero_insert && j > 0) ? zeros.data() : in;
-        rows_.interleave(sources.data(), fw, out, a.xd.w, /*streaming=*/false);
-        for (int64_t i = 1; i < fh; ++i) {
-          if (desc_.zero_insert)
-            std::memset(out + i * a.yd.w, 0, out_row_bytes);
-          else
-            std::memcpy(out + i * a.yd.w, out, out_row_bytes);
+        for (int64_t i = 0; i < fh; ++i) {
+          for (int64_t j = 0; j < fw; ++j)
+            sources[j] = (desc_.zero_insert && (i > 0 || j > 0)) ? zeros.data() : in;
+          rows_.interleave(sources.data(), fw, out + i * a.yd.w, a.xd.w, streaming);
         }
       }
+      if (streaming) streaming_fence();
     });
     return {};
   }
