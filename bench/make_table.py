@@ -78,8 +78,8 @@ def main(paths):
         best = (BEST_PEER_1T if threads == 1 else BEST_PEER_2T).get(layer)
         fmt = lambda v: f"{v:.3f}" if v is not None else "—"
         print(f"| {layer} | {threads} | {fmt(ours)} | {fmt(peer)} | {fmt(blocked)} | "
-              f"{(peer / ours) if (peer and ours) else float('nan'):.2f} | {rate} | "
-              f"{peak:.0f}% | {best if best else '—'} |")
+              f"{f'{peer / ours:.2f}' if (peer and ours) else '—'} | {rate} | "
+              f"{f'{peak:.0f}%' if ours else '—'} | {best if best else '—'} |")
 
 
 if __name__ == "__main__":
