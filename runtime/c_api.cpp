@@ -371,4 +371,13 @@ upconv_status upconv_plan_run_unpool(upconv_plan* plan, const float* input, cons
   });
 }
 
+double upconv_plan_last_device_time_ms(const upconv_plan* plan) {
+  if (!plan) return -1.0;
+  try {
+    return plan->plan.last_device_time_ms();
+  } catch (...) {
+    return -1.0;
+  }
+}
+
 }  // extern "C"

@@ -41,6 +41,7 @@ int main(void) {
   const float expected[9] = {1, 3, 2, 4, 10, 6, 3, 7, 4};
   for (int i = 0; i < 9; ++i) CHECK(y[i] == expected[i]);
   CHECK(upconv_plan_run(plan, x, x_dims, 4, y, 8) == UPCONV_INVALID_ARGUMENT); /* too small */
+  CHECK(upconv_plan_last_device_time_ms(plan) < 0); /* the CPU backend does not time on a device */
   upconv_plan_destroy(plan);
 
   /* A bad attribute fails with a message naming it. */

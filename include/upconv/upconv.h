@@ -190,6 +190,10 @@ upconv_status upconv_plan_run_unpool(upconv_plan* plan, const float* input, cons
                                      const int64_t* input_dims, int input_rank, float* output,
                                      int64_t output_capacity);
 
+/** Device time of the plan's last run in milliseconds (Vulkan timestamps), or -1 where the
+ *  backend does not measure it (the CPU backend) or plan is NULL. */
+double upconv_plan_last_device_time_ms(const upconv_plan* plan);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif
