@@ -3,6 +3,8 @@
 // activation. See conv_common.glsl for the work split and weight layout. Taps that land in the
 // zero padding are skipped per row (ih) and masked per position (iw).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
 #include "conv_common.glsl"
 
@@ -15,30 +17,30 @@ void main() {
   uint id = flat_invocation();
   uint tile = id % p.w_tiles;
   uint oh = id / p.w_tiles;
-  if (oh >= p.out_h || n >= p.n) return;
+  // Invocations past the output still run the loops (see W_SHARE in conv_common.glsl) on a
+  // clamped row, and store nothing.
+  bool in_range = oh < p.out_h && n < p.n;
+  oh = min(oh, p.out_h - 1u);
   uint co0 = co_tile * CO_TILE;
   uint ow0 = tile * POS_TILE;
-  for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
+  [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
 
-  uint x_group = (n * p.c_in + g * p.cin_pg) * p.in_h;
+  uint x_group = (min(n, p.n - 1u) * p.c_in + g * p.cin_pg) * p.in_h;
   for (uint th = 0; th < KH; ++th) {
     int ih = int(oh * SH) - p.pad_top + int(th * DH);
-    if (ih < 0 || ih >= int(p.in_h)) continue;
-    uint x_row = (x_group + uint(ih)) * p.in_w;
+    bool row_ok = ih >= 0 && ih < int(p.in_h);
+    uint x_row = (x_group + uint(clamp(ih, 0, int(p.in_h) - 1))) * p.in_w;
     for (uint tw = 0; tw < KW; ++tw) {
       uint xi[POS_TILE];
       bool ok[POS_TILE];
-      bool any = false;
-      for (uint k = 0; k < POS_TILE; ++k) {
+      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
         int iw = int((ow0 + k) * SW) - p.pad_left + int(tw * DW);
-        ok[k] = iw >= 0 && iw < int(p.in_w);
+        ok[k] = row_ok && iw >= 0 && iw < int(p.in_w);
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
-        any = any || ok[k];
       }
-      if (!any) continue;
       uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
       accumulate_tap(x_row, w_at, xi, ok);
     }
   }
-  store_tile(n, g, co0, oh, ow0, 1u);
+  if (in_range) store_tile(n, g, co0, oh, ow0, 1u);
 }

@@ -32,19 +32,53 @@ layout(push_constant) uniform Push {
   uint w_tiles;  // tiles of POS_TILE positions along W (per phase for conv_transpose)
 } p;
 
+layout(constant_id = 14) const uint W_SHARE = 1;  // lanes that share one weight load (see below)
+
 float acc[CO_TILE * POS_TILE];
 
-// Adds sum over ci in the group of w[tap][ci][co0 + c] * x[n, g*cin_pg + ci, ih, xi[p]] into acc.
+// The CO_TILE weights of one (tap, ci) are the same for every invocation of the workgroup. On
+// drivers that execute lanes as SIMD (lavapipe: a scalar loop over lanes per buffer load), W_SHARE
+// lanes load W_SHARE different weights with one load instruction and broadcast them through the
+// subgroup, cutting the weight-load cost by W_SHARE. The planner sets W_SHARE <= the subgroup
+// size (1 disables it). This is why no invocation returns early or skips a tap on its own: every
+// lane of the subgroup must take part in each broadcast (masking happens through `ok`).
+float weight_at(uint w_at, uint c, float shared_w) {
+  if (W_SHARE <= 1u) return load_w(w_at + c);
+  // subgroupBroadcast needs a constant lane; c is constant once the caller's loop is unrolled,
+  // so the driver folds this switch.
+  switch (c % W_SHARE) {
+    case 0u: return subgroupBroadcast(shared_w, 0u);
+    case 1u: return subgroupBroadcast(shared_w, 1u);
+    case 2u: return subgroupBroadcast(shared_w, 2u);
+    case 3u: return subgroupBroadcast(shared_w, 3u);
+    case 4u: return subgroupBroadcast(shared_w, 4u);
+    case 5u: return subgroupBroadcast(shared_w, 5u);
+    case 6u: return subgroupBroadcast(shared_w, 6u);
+    default: return subgroupBroadcast(shared_w, 7u);
+  }
+}
+
+// Adds sum over ci in the group of w[tap][ci][co0 + c] * x[n, g*cin_pg + ci, ih, xi[k]] into acc.
 // x_row: flat index of (n, g*cin_pg, ih, 0); w_at: flat index of (g, th, tw, 0, co0).
-// xi are clamped column indices and ok says which are real (padding taps contribute 0).
+// xi are clamped (always in-bounds) column indices; ok says which are real (padding taps and
+// rows add 0).
 void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE]) {
   uint x_plane = p.in_h * p.in_w;
+  uint lane = W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xv[POS_TILE];
-    for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
-    for (uint c = 0; c < CO_TILE; ++c) {
-      float wv = load_w(w_at + c);
-      for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += wv * xv[k];
+    [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
+    [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_SHARE) {
+      // One load per W_SHARE weights (lane l loads weight c0 + l).
+      float shared_w = W_SHARE > 1u ? load_w(w_at + c0 + min(lane, CO_TILE - 1u - c0)) : 0.0;
+      // Constant trip counts only, so the driver unrolls fully and acc stays in registers.
+      [[unroll]] for (uint j = 0; j < W_SHARE; ++j) {
+        uint c = c0 + j;
+        if (c < CO_TILE) {
+          float wv = weight_at(w_at, c, shared_w);
+          [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += wv * xv[k];
+        }
+      }
     }
     x_row += x_plane;
     w_at += p.cout_pg_padded;
@@ -53,15 +87,16 @@ void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE])
 
 // Bias + activation + store for output row oh, positions ow = ow0 + k * ow_step.
 void store_tile(uint n, uint g, uint co0, uint oh, uint ow0, uint ow_step) {
-  for (uint c = 0; c < CO_TILE; ++c) {
+  [[unroll]] for (uint c = 0; c < CO_TILE; ++c) {
     uint co = co0 + c;
-    if (co >= p.cout_pg) break;
-    uint oc = g * p.cout_pg + co;
-    float b = HAS_BIAS ? load_b(oc) : 0.0;
-    uint row = ((n * p.c_out + oc) * p.out_h + oh) * p.out_w;
-    for (uint k = 0; k < POS_TILE; ++k) {
-      uint ow = ow0 + k * ow_step;
-      if (ow < p.out_w) store_y(row + ow, activate(ACTIVATION, ALPHA, acc[c * POS_TILE + k] + b));
+    if (co < p.cout_pg) {
+      uint oc = g * p.cout_pg + co;
+      float b = HAS_BIAS ? load_b(oc) : 0.0;
+      uint row = ((n * p.c_out + oc) * p.out_h + oh) * p.out_w;
+      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
+        uint ow = ow0 + k * ow_step;
+        if (ow < p.out_w) store_y(row + ow, activate(ACTIVATION, ALPHA, acc[c * POS_TILE + k] + b));
+      }
     }
   }
 }

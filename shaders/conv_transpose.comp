@@ -11,6 +11,8 @@
 // multiplies an inserted zero and no "% S" test runs per tap. POS_TILE outputs of a phase are
 // consecutive j, i.e. consecutive input columns.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #include "common.glsl"
 #include "conv_common.glsl"
 
@@ -50,10 +52,13 @@ void main() {
   uint tile = id % p.w_tiles;
   uint jh = id / p.w_tiles;
   uint oh = qh + SH * jh;
-  if (jh >= p.rows || oh >= p.out_h || n >= p.n) return;
+  // Invocations past the output still run the loops (see W_SHARE in conv_common.glsl) and
+  // store nothing; their loads are clamped in-bounds and masked.
+  bool in_range = jh < p.rows && oh < p.out_h && n < p.n;
+  n = min(n, p.n - 1u);
   uint co0 = co_tile * CO_TILE;
   uint jw0 = tile * POS_TILE;
-  for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
+  [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
 
   uint th0, tw0;
   int base_h, base_w;
@@ -66,23 +71,20 @@ void main() {
   uint x_group = (n * p.c_in + g * p.cin_pg) * p.in_h;
   int ih = base_h + int(jh);
   for (uint th = th0; th < KH; th += step_h, ih -= di_h) {
-    if (ih < 0 || ih >= int(p.in_h)) continue;
-    uint x_row = (x_group + uint(ih)) * p.in_w;
+    bool row_ok = ih >= 0 && ih < int(p.in_h);
+    uint x_row = (x_group + uint(clamp(ih, 0, int(p.in_h) - 1))) * p.in_w;
     int iw0 = base_w + int(jw0);
     for (uint tw = tw0; tw < KW; tw += step_w, iw0 -= di_w) {
       uint xi[POS_TILE];
       bool ok[POS_TILE];
-      bool any = false;
-      for (uint k = 0; k < POS_TILE; ++k) {
+      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
         int iw = iw0 + int(k);
-        ok[k] = iw >= 0 && iw < int(p.in_w);
+        ok[k] = row_ok && iw >= 0 && iw < int(p.in_w);
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
-        any = any || ok[k];
       }
-      if (!any) continue;
       uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
       accumulate_tap(x_row, w_at, xi, ok);
     }
   }
-  store_tile(n, g, co0, oh, qw + SW * jw0, SW);
+  if (in_range) store_tile(n, g, co0, oh, qw + SW * jw0, SW);
 }

@@ -47,8 +47,9 @@ void set_spec(Dispatch& d, uint32_t wg, std::initializer_list<uint32_t> op_const
 }
 
 // Spreads `invocations` over a 2-D grid of 1-D workgroups (shaders use flat_invocation()).
-Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, const char* what) {
-  const uint64_t groups = (invocations + kFlatWorkgroup - 1) / kFlatWorkgroup;
+Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, const char* what,
+                     uint32_t workgroup = kFlatWorkgroup) {
+  const uint64_t groups = (invocations + workgroup - 1) / workgroup;
   const uint64_t gx = std::min<uint64_t>(groups, caps.max_workgroup_count[0]);
   const uint64_t gy = gx == 0 ? 0 : (groups + gx - 1) / gx;
   if (gy > caps.max_workgroup_count[1])
@@ -81,14 +82,35 @@ struct ConvTiles {
   int64_t cout_pg_padded;  // c_out per group rounded up to co_tile (packed weight row stride)
 };
 
+// On lavapipe every buffer load costs a scalar loop over the SIMD lanes while an FMA is one
+// vector instruction, so the tile is sized for many FMAs per loaded value: up to 32 channels x 8
+// positions (CO_TILE + POS_TILE loads per CO_TILE * POS_TILE FMAs, and the weights are shared
+// across the subgroup). Measured on lavapipe (dcgan_g4, CPU ms): 8x4 31, 16x4 17, 32x8 10-14.
+// The accumulators are fully unrolled registers (spilled to the stack on a CPU, which is still
+// far cheaper than a buffer load there).
 ConvTiles choose_tiles(const ConvDesc& d) {
   const int64_t cout_pg = d.c_out_per_group();
   ConvTiles t{};
-  t.co_tile = cout_pg >= 8 ? 8 : static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(cout_pg)));
-  // Fewer channels per invocation leaves registers for more positions.
-  t.pos_tile = t.co_tile >= 8 ? 4 : (t.co_tile >= 4 ? 8 : 8);
+  t.co_tile = cout_pg >= 32 ? 32 : static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(cout_pg)));
+  t.pos_tile = 8;
   t.cout_pg_padded = (cout_pg + t.co_tile - 1) / t.co_tile * t.co_tile;
   return t;
+}
+
+// Lanes sharing one weight load (shaders/conv_common.glsl W_SHARE): a power of two no larger
+// than the subgroup, the channel tile, or the 8 lanes the shader's broadcast covers.
+uint32_t weight_share(const ConvTiles& t, const DeviceCaps& caps) {
+  uint32_t share = 1;
+  while (share * 2 <= std::min<uint32_t>({caps.subgroup_size, t.co_tile, 8})) share *= 2;
+  return share;
+}
+
+// Workgroup size of a conv launch: the flat grid rounded up to a multiple of 8 (lavapipe's SIMD
+// width and a common subgroup size), at most 64 and the device limit.
+uint32_t conv_workgroup(uint64_t invocations, const DeviceCaps& caps) {
+  uint64_t wg = std::min<uint64_t>((invocations + 7) / 8 * 8, kFlatWorkgroup);
+  wg = std::min<uint64_t>({wg, caps.max_workgroup_size[0], caps.max_workgroup_invocations});
+  return static_cast<uint32_t>(std::max<uint64_t>(wg, 1));
 }
 
 uint32_t activation_kind(const ConvDesc& d) { return static_cast<uint32_t>(d.activation.kind); }
@@ -102,7 +124,8 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   set_spec(disp, kFlatWorkgroup,
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
-            t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u});
+            t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u,
+            weight_share(t, caps)});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
   const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * d.stride_w : 1;
@@ -120,7 +143,11 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   w.i32(d.pad_top).i32(d.pad_left).u32(d.groups).u32(d.c_in_per_group()).u32(d.c_out_per_group());
   w.u32(t.cout_pg_padded).u32(co_tiles).u32(rows).u32(w_tiles);
   const char* what = d.transposed ? "conv_transpose" : "conv";
-  UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what));
+  // Small spatial extents (dcgan_g2: 8 invocations per phase) get a smaller workgroup: idle lanes
+  // are not free, they run the loops too (see W_SHARE).
+  const uint32_t wg = conv_workgroup(uint64_t(rows) * w_tiles, caps);
+  disp.spec[0].value = wg;
+  UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what, wg));
   if (z > caps.max_workgroup_count[2])
     return invalid_argument(std::string(what) + ": batch x groups x channel tiles x stride phases = " +
                             std::to_string(z) + " exceeds the device's workgroup-count limit " +
