@@ -214,4 +214,29 @@ TEST(ConvSemantics, FusedActivationsFollowTheirDefinitions) {
   }
 }
 
+// One plan, many input sizes (and repeated runs): every run matches the reference for its own
+// input, so no per-shape state leaks between runs.
+TEST(ConvSemantics, PlanIsReusableAcrossInputShapes) {
+  auto ctx = cpu();
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    const OpCase c = seed % 2 ? OpCase::random_conv_transpose(seed) : OpCase::random_conv(seed);
+    upconv::testing::Operands ops = c.operands();
+    auto plan = c.make_plan(ctx, ops);
+    ASSERT_TRUE(plan.ok()) << c.describe() << ": " << plan.status().to_string();
+    SplitMix rng(seed + 77);
+    for (int round = 0; round < 4; ++round) {
+      Shape xs = ops.input.shape();
+      for (size_t a = 2; a < xs.size(); ++a) xs[a] += rng.uniform(0, 5);
+      xs[0] = rng.uniform(1, 3);
+      upconv::testing::Operands next = ops;
+      next.input = upconv::testing::random_tensor(xs, rng);
+      auto want = c.reference(next);
+      ASSERT_TRUE(want.ok()) << c.describe() << " input " << shape_to_string(xs);
+      Tensor got;
+      ASSERT_TRUE(plan->run(next.input, got).ok()) << c.describe();
+      EXPECT_TRUE(compare_tensors(got, *want, c.tolerance(), c.describe() + " rerun with input " + shape_to_string(xs)));
+    }
+  }
+}
+
 }  // namespace
