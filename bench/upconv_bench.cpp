@@ -1,5 +1,5 @@
 // Google Benchmark over the layers of bench/shapes.json: upconv's CPU backend at 1 and 2
-// threads, and oneDNN on the same layers and operands in the same run when it was found at build
+// threads, upconv's Vulkan backend ("upconv_vulkan/<layer>", timed by GPU timestamps), and oneDNN on the same layers and operands in the same run when it was found at build
 // time. One case per (library, layer, threads), named like "upconv_cpu/dcgan_g2/threads:1".
 //
 // Counters: FLOP/s over valid taps only and bytes/s over bytes in + out + weights (both
@@ -83,6 +83,33 @@ void bench_upconv(benchmark::State& state, LayerFixture* f, int threads, bool pi
   state.counters["plan_ms"] = plan_ms;
 }
 
+// The Vulkan backend (the best device, lavapipe where it is the only one): iteration time is
+// the GPU-timestamp time of the dispatches (manual time), host time is reported apart.
+void bench_upconv_vulkan(benchmark::State& state, LayerFixture* f) {
+  auto ctx = Context::create({.backend = BackendKind::vulkan});
+  if (!ctx.ok()) return state.SkipWithError(ctx.status().to_string().c_str());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto plan = make_layer_plan(*ctx, f->layer, f->data);
+  const double plan_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!plan.ok()) return state.SkipWithError(plan.status().to_string().c_str());
+  Tensor out;
+  if (Status s = run_layer(*plan, f->layer, f->data, out); !s.ok()) return state.SkipWithError(s.to_string().c_str());
+  if (!check_result(state, *f, out, "upconv vulkan")) return;
+  double host_ms = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    (void)run_layer(*plan, f->layer, f->data, out);
+    const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    host_ms += wall_ms;
+    const double device_ms = plan->last_device_time_ms();
+    state.SetIterationTime((device_ms >= 0 ? device_ms : wall_ms) * 1e-3);
+  }
+  set_work_counters(state, f->layer);
+  state.counters["plan_ms"] = plan_ms;
+  state.counters["host_ms"] = benchmark::Counter(host_ms, benchmark::Counter::kAvgIterations);
+  state.SetLabel(ctx->description());
+}
+
 #ifdef UPCONV_BENCH_ONEDNN
 void bench_onednn(benchmark::State& state, LayerFixture* f, int threads, OnednnVariant variant) {
   set_onednn_threads(threads);
@@ -149,10 +176,16 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
+  // Vulkan cases only where a Vulkan device exists (lavapipe counts when it is the only one).
+  const bool have_vulkan = upconv::Context::create({.backend = upconv::BackendKind::vulkan}).ok();
   std::vector<std::unique_ptr<LayerFixture>> fixtures;
   for (const Layer& layer : layers) {
     fixtures.push_back(std::make_unique<LayerFixture>(LayerFixture{layer, make_layer_data(layer), {}}));
     LayerFixture* f = fixtures.back().get();
+    if (have_vulkan)
+      benchmark::RegisterBenchmark(("upconv_vulkan/" + layer.name).c_str(), bench_upconv_vulkan, f)
+          ->Unit(benchmark::kMillisecond)
+          ->UseManualTime();
     for (int t : options->threads) {
       const std::string suffix = "/" + layer.name + "/threads:" + std::to_string(t);
       benchmark::RegisterBenchmark(("upconv_cpu" + suffix).c_str(), bench_upconv, f, t, options->pin)
