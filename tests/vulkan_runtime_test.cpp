@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "op_case.hpp"
 #include "runtime/vulkan/vk_backend_access.hpp"
@@ -348,6 +350,48 @@ TEST(VulkanNoLoader, AutomaticFallsBackToCpuAndExplicitVulkanFailsClearly) {
   auto devices = list_vulkan_devices();
   ASSERT_FALSE(devices.ok());
   EXPECT_EQ(devices.status().code(), StatusCode::backend_unavailable);
+}
+
+}  // namespace
+}  // namespace upconv
+
+namespace upconv {
+namespace {
+
+TEST(VulkanRuntime, DistinctPlansRunConcurrentlyOnOneContext) {
+  Context ctx = lavapipe_context();
+  constexpr int kThreads = 4;
+  std::vector<Plan> plans;
+  for (int t = 0; t < kThreads; ++t) {
+    UpsampleParams p;
+    p.factor = {1 + t % 2, 2};
+    auto plan = make_upsample_nearest2d(ctx, p);
+    ASSERT_TRUE(plan.ok());
+    plans.push_back(std::move(plan).value());
+  }
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      Tensor x({1, 3, 5 + t, 7}), y;
+      for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i + t);
+      const int64_t fh = 1 + t % 2;
+      for (int round = 0; round < 10; ++round) {
+        if (!plans[t].run(x, y).ok()) {
+          ++failures[t];
+          continue;
+        }
+        // y[c, h, w] = x[c, h / fh, w / 2]
+        for (int64_t c = 0; c < 3; ++c)
+          for (int64_t h = 0; h < (5 + t) * fh; ++h)
+            for (int64_t w = 0; w < 14; ++w)
+              if (y.data()[(c * (5 + t) * fh + h) * 14 + w] != x.data()[(c * (5 + t) + h / fh) * 7 + w / 2])
+                ++failures[t];
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+  EXPECT_EQ(validation_messages(ctx), 0u);
 }
 
 }  // namespace

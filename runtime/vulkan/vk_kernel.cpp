@@ -265,6 +265,14 @@ Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
   return {};
 }
 
+Status VulkanKernel::check_range(const char* what, VkDeviceSize bytes) const {
+  const VkDeviceSize limit = device_->limits().maxStorageBufferRange;
+  if (bytes <= limit) return {};
+  return unsupported(std::string("the ") + what + " tensor needs a " + std::to_string(bytes) +
+                     "-byte storage buffer; " + device_->name() + " binds at most " + std::to_string(limit) +
+                     " bytes (maxStorageBufferRange): split the batch");
+}
+
 Status VulkanKernel::run(const OpArgs& args) {
   UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
   last_device_ms_ = -1.0;
@@ -274,6 +282,9 @@ Status VulkanKernel::run(const OpArgs& args) {
   const size_t in_count = static_cast<size_t>(args.xd.count()), out_count = static_cast<size_t>(args.yd.count());
   const VkDeviceSize in_bytes = in_count * eb, out_bytes = out_count * eb;
   const VkDeviceSize idx_bytes = args.indices ? in_count * sizeof(uint32_t) : 0;
+  UPCONV_RETURN_IF_ERROR(check_range("input", round_up16(in_bytes)));
+  UPCONV_RETURN_IF_ERROR(check_range("output", round_up16(out_bytes)));
+  UPCONV_RETURN_IF_ERROR(check_range("indices", round_up16(idx_bytes)));
   const MemoryUse resident = unified_memory_ ? MemoryUse::shared : MemoryUse::device_local;
   UPCONV_RETURN_IF_ERROR(ensure_buffer(input_, in_bytes, resident));
   UPCONV_RETURN_IF_ERROR(ensure_buffer(output_, out_bytes, resident));
@@ -384,6 +395,7 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
     if (c.binding->range != VK_WHOLE_SIZE && c.binding->range < c.needed)
       return invalid_argument(std::string("record: ") + c.name + ".range " + std::to_string(c.binding->range) +
                               " bytes is smaller than the " + std::to_string(c.needed) + " bytes the op needs");
+    UPCONV_RETURN_IF_ERROR(check_range(c.name, c.binding->range != VK_WHOLE_SIZE ? c.binding->range : c.needed));
   }
   auto dispatches = plan(in, out);
   if (!dispatches.ok()) return dispatches.status();

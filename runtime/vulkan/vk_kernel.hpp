@@ -43,6 +43,8 @@ class VulkanKernel final : public OpKernel {
   Status submit_and_wait();
   void write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]);
   Status record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set, const std::vector<Dispatch>& dispatches);
+  /// unsupported when a binding of `bytes` exceeds maxStorageBufferRange.
+  Status check_range(const char* what, VkDeviceSize bytes) const;
   size_t element_bytes() const noexcept { return fp16() ? 2 : 4; }
 
   std::shared_ptr<VulkanDevice> device_;  // first: destroyed last
