@@ -37,6 +37,51 @@ void phase_start(uint q, int pad, uint K, uint S, uint D, out uint t0, out int b
   base = t0 < K ? (int(q) + pad - int(t0 * D)) / int(S) : 0;
 }
 
+// Most taps any W phase has when DW == 1 (taps step by SW).
+const uint MAX_TAPS_W = (KW + SW - 1u) / SW;
+const uint WINDOW = POS_TILE + MAX_TAPS_W - 1u;
+
+// One kernel row th of a phase with DW == 1: window element e holds input column
+// iw0 - (MAX_TAPS_W - 1) + e, so tap mw (kernel column tw0 + mw * SW) at position k uses element
+// k + MAX_TAPS_W - 1 - mw, a constant once the loops are unrolled. Taps past KW (phases with
+// fewer taps) are skipped uniformly across the workgroup.
+void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co0) {
+  int lo = iw0 - int(MAX_TAPS_W - 1u);
+  uint xi[WINDOW];
+  bool ok[WINDOW];
+  [[unroll]] for (uint e = 0; e < WINDOW; ++e) {
+    int iw = lo + int(e);
+    ok[e] = row_ok && iw >= 0 && iw < int(p.in_w);
+    xi[e] = uint(clamp(iw, 0, int(p.in_w) - 1));
+  }
+  uint x_plane = p.in_h * p.in_w;
+  uint tap_stride = p.cin_pg * p.cout_pg_padded;
+  uint w_row = ((g * KH + th) * KW + tw0) * tap_stride + co0;
+  uint lane = W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
+  for (uint ci = 0; ci < p.cin_pg; ++ci) {
+    float xw[WINDOW];
+    [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
+    [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw) {
+      if (tw0 + mw * SW < KW) {
+        uint w_at = w_row + mw * SW * tap_stride;
+        [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_SHARE) {
+          float shared_w = W_SHARE > 1u ? load_w(w_at + c0 + min(lane, CO_TILE - 1u - c0)) : 0.0;
+          [[unroll]] for (uint j = 0; j < W_SHARE; ++j) {
+            uint c = c0 + j;
+            if (c < CO_TILE) {
+              float wv = weight_at(w_at, c, shared_w);
+              [[unroll]] for (uint k = 0; k < POS_TILE; ++k)
+                acc[c * POS_TILE + k] += wv * xw[k + MAX_TAPS_W - 1u - mw];
+            }
+          }
+        }
+      }
+    }
+    x_row += x_plane;
+    w_row += p.cout_pg_padded;
+  }
+}
+
 void main() {
   // z: (n, g, co tile, qh, qw)
   uint z = gl_WorkGroupID.z;
@@ -74,6 +119,12 @@ void main() {
     bool row_ok = ih >= 0 && ih < int(p.in_h);
     uint x_row = (x_group + uint(clamp(ih, 0, int(p.in_h) - 1))) * p.in_w;
     int iw0 = base_w + int(jw0);
+    if (DW == 1u) {
+      // Dilation 1 along W: tap mw of this phase reads columns iw0 - mw + k, so all taps of the
+      // row read one window of POS_TILE + MAX_TAPS_W - 1 columns, loaded once per channel.
+      accumulate_row_window(x_row, row_ok, iw0, tw0, g, th, co0);
+      continue;
+    }
     for (uint tw = tw0; tw < KW; tw += step_w, iw0 -= di_w) {
       uint xi[POS_TILE];
       bool ok[POS_TILE];
