@@ -1,0 +1,122 @@
+// Dispatch planning for the Vulkan shaders (runtime/vulkan/dispatch_plan.cpp), without a device:
+// the limits every plan must respect (push constants <= 128 bytes, workgroup size and counts
+// within the device caps, spec constants 0..2 = workgroup size) and the packed weight layout.
+// The shaders' numerical behaviour is tested on lavapipe by vulkan_ops_test.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "runtime/vulkan/dispatch_plan.hpp"
+
+namespace upconv::detail::vk {
+namespace {
+
+ConvDesc conv_desc(bool transposed, int64_t c_in, int64_t c_out, int64_t groups, int64_t k, int64_t s, int64_t d) {
+  ConvDesc c;
+  c.transposed = transposed;
+  c.c_in = c_in;
+  c.c_out = c_out;
+  c.groups = groups;
+  c.kh = c.kw = k;
+  c.stride_h = c.stride_w = s;
+  c.dil_h = c.dil_w = d;
+  return c;
+}
+
+void expect_within_caps(const std::vector<Dispatch>& dispatches, const DeviceCaps& caps, const char* what) {
+  ASSERT_FALSE(dispatches.empty()) << what;
+  for (const Dispatch& d : dispatches) {
+    EXPECT_LT(static_cast<uint32_t>(d.shader), static_cast<uint32_t>(shaders::ShaderId::count)) << what;
+    EXPECT_LE(d.push_size, kPushConstantBytes) << what;
+    EXPECT_EQ(d.push_size % 4, 0u) << what;
+    ASSERT_GE(d.spec.size(), 3u) << what;
+    uint64_t invocations = 1;
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(d.spec[i].id, static_cast<uint32_t>(i)) << what;
+      EXPECT_GE(d.spec[i].value, 1u) << what;
+      EXPECT_LE(d.spec[i].value, caps.max_workgroup_size[i]) << what;
+      invocations *= d.spec[i].value;
+      EXPECT_GE(d.groups[i], 1u) << what;
+      EXPECT_LE(d.groups[i], caps.max_workgroup_count[i]) << what;
+    }
+    EXPECT_LE(invocations, caps.max_workgroup_invocations) << what;
+  }
+}
+
+TEST(VulkanDispatchPlan, EveryOpWithinDeviceLimits) {
+  DeviceCaps caps;  // defaults: the Vulkan minimums for compute
+  caps.subgroup_size = 8;
+  const Dims4 in{2, 8, 33, 70};
+  expect_within_caps(plan_dispatches(ShuffleDesc{.factor = 2}, in, Dims4{2, 2, 66, 140}, caps).value(), caps, "shuffle");
+  expect_within_caps(plan_dispatches(ResampleDesc{}, in, Dims4{2, 8, 66, 140}, caps).value(), caps, "resample");
+  auto unpool = plan_dispatches(UnpoolDesc{}, in, Dims4{2, 8, 66, 140}, caps);
+  ASSERT_TRUE(unpool.ok());
+  EXPECT_EQ(unpool->size(), 3u);  // zero-fill, scatter, resolve
+  expect_within_caps(*unpool, caps, "unpool");
+  for (bool transposed : {false, true})
+    for (int64_t groups : {1, 4, 8}) {
+      ConvDesc c = conv_desc(transposed, 8, 16, groups, 3, 2, 1);
+      const Dims4 out = c.output_dims(in);
+      expect_within_caps(plan_dispatches(c, in, out, caps).value(), caps, transposed ? "conv_transpose" : "conv");
+    }
+}
+
+TEST(VulkanDispatchPlan, LargeGridsSpreadOverTwoDimensions) {
+  DeviceCaps caps;
+  caps.max_workgroup_count[0] = 1000;  // force the spread
+  const Dims4 in{1, 1, 1000, 1000};
+  auto d = plan_dispatches(ResampleDesc{.factor_h = 4, .factor_w = 4}, in, Dims4{1, 1, 4000, 4000}, caps);
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_EQ((*d)[0].groups[0], 1000u);
+  EXPECT_GT((*d)[0].groups[1], 1u);
+  // Enough invocations for every output chunk.
+  const uint64_t invocations = uint64_t((*d)[0].groups[0]) * (*d)[0].groups[1] * (*d)[0].spec[0].value;
+  EXPECT_GE(invocations * 4, uint64_t(4000) * 4000);
+}
+
+TEST(VulkanDispatchPlan, RejectsTensorsBeyond32BitIndexing) {
+  DeviceCaps caps;
+  const Dims4 huge{1, 1, 70000, 70000};
+  auto d = plan_dispatches(ResampleDesc{.factor_h = 1, .factor_w = 1}, huge, huge, caps);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), StatusCode::invalid_argument);
+  EXPECT_NE(d.status().message().find("input"), std::string::npos) << d.status().message();
+}
+
+// Packed layout: [group][kh][kw][ci in group][co in group padded], zeros in the padding; every
+// weight appears exactly once.
+TEST(VulkanDispatchPlan, PackWeightPlacesEveryWeightOnce) {
+  for (bool transposed : {false, true}) {
+    ConvDesc c = conv_desc(transposed, 6, 9, 3, 2, 1, 1);
+    c.kw = 3;
+    std::vector<float> w(static_cast<size_t>(c.weight_count()));
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i + 1);
+    const std::vector<float> packed = pack_weight(c, w.data());
+    ASSERT_EQ(packed.size(), packed_weight_count(c));
+    std::vector<int> seen(w.size() + 1, 0);
+    for (float v : packed) seen[static_cast<size_t>(v)]++;
+    EXPECT_EQ(static_cast<size_t>(seen[0]), packed.size() - w.size()) << "padding must be zeros";
+    for (size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << "weight " << i - 1;
+    // Spot-check one element: group 1, tap (1, 2), ci 0, co 1 (cout_pg = 3, padded to 4).
+    const int64_t cin_pg = 2, cout_pg = 3, padded = static_cast<int64_t>(packed.size()) / (3 * 2 * 3 * cin_pg);
+    const int64_t src = transposed ? (((1 * cin_pg + 0) * cout_pg + 1) * 2 + 1) * 3 + 2
+                                   : (((1 * cout_pg + 1) * cin_pg + 0) * 2 + 1) * 3 + 2;
+    const int64_t dst = (((1 * 2 + 1) * 3 + 2) * cin_pg + 0) * padded + 1;
+    EXPECT_EQ(packed[static_cast<size_t>(dst)], w[static_cast<size_t>(src)]) << (transposed ? "transposed" : "conv");
+  }
+}
+
+TEST(VulkanDispatchPlan, ShaderNamesMatchIds) {
+  EXPECT_STREQ(shaders::name(shaders::ShaderId::conv_transpose), "conv_transpose");
+  EXPECT_STREQ(shaders::name(shaders::ShaderId::pixel_shuffle), "pixel_shuffle");
+  for (uint32_t i = 0; i < static_cast<uint32_t>(shaders::ShaderId::count); ++i)
+    for (auto storage : {shaders::Storage::fp32, shaders::Storage::fp16}) {
+      const auto s = shaders::spirv(static_cast<shaders::ShaderId>(i), storage);
+      ASSERT_NE(s.words, nullptr);
+      ASSERT_GT(s.word_count, 5u);
+      EXPECT_EQ(s.words[0], 0x07230203u) << "SPIR-V magic, shader " << shaders::name(static_cast<shaders::ShaderId>(i));
+    }
+}
+
+}  // namespace
+}  // namespace upconv::detail::vk
