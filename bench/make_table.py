@@ -42,8 +42,10 @@ def load(paths):
                 continue
             if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
                 continue
-            library, layer, threads = b["run_name"].split("/")[:3]
-            threads = int(threads.split(":")[1])
+            parts = b["run_name"].split("/")
+            if len(parts) < 3 or not parts[2].startswith("threads:"):
+                continue  # e.g. upconv_vulkan/<layer>: GPU-timed, not part of the CPU table
+            library, layer, threads = parts[0], parts[1], int(parts[2].split(":")[1])
             scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
             times[(library, layer, threads)].append(b["real_time"] * scale)
             if library == "upconv_cpu":
