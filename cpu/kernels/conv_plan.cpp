@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "cpu/kernels/conv_dispatch.hpp"
@@ -82,7 +84,7 @@ class FastConvKernel final : public OpKernel {
     const bool channels = use_channel_tiles(ph, pw);
 
     const bool in_place = !channels && rows_read_input_in_place(a, ph, pw);
-    const AlignedFloats xp = in_place ? AlignedFloats() : pad_input(a, ph, pw);
+    const float* xp = in_place ? a.x : pad_input(a, ph, pw);
     ConvJob job;
     job.h = ph.view();
     job.w = pw.view();
@@ -94,7 +96,7 @@ class FastConvKernel final : public OpKernel {
     job.cog = d.c_out_per_group();
     job.kh = d.kh;
     job.kw = d.kw;
-    job.xp = in_place ? a.x : xp.get();
+    job.xp = xp;
     job.xp_h = ph.padded_len;
     job.xp_w = pw.padded_len;
     job.y = a.y;
@@ -222,9 +224,16 @@ class FastConvKernel final : public OpKernel {
 
   // Zero-padded copy of the input, readable input_slack_floats past its end. Only the padding
   // is zeroed; planes are filled in parallel.
-  AlignedFloats pad_input(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) const {
+  // The buffer is kept for the next run (a plan runs on one thread at a time), so large inputs
+  // are not page-faulted in again on every run.
+  const float* pad_input(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) {
     const int64_t hp = ph.padded_len, wp = pw.padded_len, planes = a.xd.n * a.xd.c;
-    AlignedFloats xp(planes * hp * wp + input_slack_floats, /*zero=*/false);
+    const int64_t needed = planes * hp * wp + input_slack_floats;
+    if (padded_capacity_ < needed) {
+      padded_ = AlignedFloats(needed, /*zero=*/false);
+      padded_capacity_ = needed;
+    }
+    AlignedFloats& xp = padded_;
     const int64_t left = pw.pad_before, right = wp - a.xd.w - left;
     const int64_t top = ph.pad_before, bottom = hp - a.xd.h - top;
     pool_->parallel_for(planes, [&](int64_t b, int64_t e) {
@@ -243,7 +252,7 @@ class FastConvKernel final : public OpKernel {
     std::fill(xp.get() + planes * hp * wp, xp.get() + planes * hp * wp + input_slack_floats, 0.0f);
     (void)bottom;
     (void)right;
-    return xp;
+    return xp.get();
   }
 
   // The row kernel can read the caller's input in place when no tap reads padding and no
@@ -264,9 +273,29 @@ class FastConvKernel final : public OpKernel {
   template <class Fn>
   void run_items(int64_t items, int64_t scratch_floats, const Fn& fn) {
     pool_->parallel_for(items, [&](int64_t b, int64_t e) {
-      AlignedFloats scratch(scratch_floats);
+      AlignedFloats scratch = take_scratch(scratch_floats);
       fn(b, e, scratch.get());
+      give_back_scratch(std::move(scratch), scratch_floats);
     });
+  }
+
+  // Per-thread scratch buffers, kept between runs.
+  AlignedFloats take_scratch(int64_t floats) {
+    {
+      std::lock_guard lock(scratch_mutex_);
+      for (size_t i = 0; i < scratch_free_.size(); ++i)
+        if (scratch_free_[i].first >= floats) {
+          AlignedFloats buffer = std::move(scratch_free_[i].second);
+          scratch_free_.erase(scratch_free_.begin() + static_cast<std::ptrdiff_t>(i));
+          return buffer;
+        }
+    }
+    return AlignedFloats(floats, /*zero=*/false);
+  }
+
+  void give_back_scratch(AlignedFloats buffer, int64_t floats) {
+    std::lock_guard lock(scratch_mutex_);
+    scratch_free_.emplace_back(floats, std::move(buffer));
   }
 
   ConvDesc desc_;
@@ -274,6 +303,10 @@ class FastConvKernel final : public OpKernel {
   std::shared_ptr<ThreadPool> pool_;
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
+  AlignedFloats padded_;  // zero-padded input of the last run
+  int64_t padded_capacity_ = 0;
+  std::mutex scratch_mutex_;
+  std::vector<std::pair<int64_t, AlignedFloats>> scratch_free_;  // (capacity, buffer)
 };
 
 }  // namespace
