@@ -153,6 +153,19 @@ TEST_P(CpuConvKernels, OneDimensional) {
   expect_matches(t);
 }
 
+TEST_P(CpuConvKernels, MoreThan64TapsPerPhase) {
+  ConvCase c = cv(2, 17, 1, 150, 1, 1, 0, 1);  // 1-D, kernel 70: tap masks cover 64 taps only
+  c.kw = 70;
+  c.pl = 30;
+  c.pr = 41;
+  expect_matches(c);
+  ConvCase t = ct(3, 5, 1, 20, 1, 1, 0);
+  t.kw = 67;
+  t.pl = 5;
+  t.pr = 60;
+  expect_matches(t);
+}
+
 TEST_P(CpuConvKernels, EveryActivationWithAndWithoutBias) {
   for (int a = 0; a <= 4; ++a)
     for (bool bias : {false, true}) {
