@@ -68,7 +68,7 @@ struct ConvJob {
   const int32_t* row_phase = nullptr;
   const int64_t* row_q = nullptr;
   int64_t row_chunk = 256, row_chunks = 1;  // phase outputs per item, and items per output row
-  // Channel-vectorised kernel: the tile list (items are n x groups x tiles).
+  // Channel-vectorised kernel: the tile list, cut into groups of one phase pair.
   const ChannelTile* tiles = nullptr;
   const int64_t* group_first = nullptr;  // tiles of group k: [group_first[k], group_first[k + 1])
   int64_t num_groups = 0;
@@ -90,7 +90,8 @@ constexpr int channel_max_positions(bool wide, int vectors) {
 constexpr int64_t input_slack_floats = 8 * 16 + 64;
 
 
-/// xsimd dispatch functors: process items [begin, end) of a job with `scratch` (sized as above).
+/// xsimd dispatch functors: process items [begin, end) of a job with `scratch` (sized by
+/// conv_plan.cpp).
 /// Row kernel items: ((n * groups + g) * y_h + output row) * row_chunks + chunk; each covers
 /// every output channel of the group.
 struct ConvRowKernel {

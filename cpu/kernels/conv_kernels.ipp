@@ -8,7 +8,10 @@
 //    phase row; weights broadcast, input vectors loaded straight from the padded row. The phase
 //    rows of one output row are then interleaved on store with bias and activation.
 //  - Channel kernel: a register tile of M output positions x V vectors of output channels;
-//    the positions' input values (only valid taps) are packed first, weights are vector loads.
+//    the positions' input values (only valid taps) are broadcast from the padded input (tiles
+//    within one row) or from a packed copy, weights are vector loads.
+// Column padding taps are multiplied (by zeros) only in the row kernel; the planner picks the
+// channel kernel where that, or partly filled vectors, would waste more lanes.
 #pragma once
 
 #include "cpu/kernels/conv_epilogue.ipp"
