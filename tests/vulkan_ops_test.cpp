@@ -37,6 +37,10 @@ using testing::OpCase;
 
 constexpr double kFp16ConvTolerance = 2e-2;
 constexpr double kFp16CopyTolerance = 1e-3;
+// Tests of index math (stride/kernel/dilation/padding combinations) run in fp32 only: the storage
+// type does not change the indexing, and each case costs a pipeline compile per precision. fp16
+// runs on the tile-edge, group, 1-D, multi-workgroup, activation and permutation tests.
+constexpr bool kFp32Only = false;  // check_all(cases, kFp32Only)
 
 // One lavapipe context per precision for the whole suite (context creation costs ~100 ms).
 Context& context(Precision precision) {
@@ -95,7 +99,7 @@ TEST(VulkanOps, ConvTransposeStrideKernelCombinations) {
   // stride > kernel: some phases have no tap at all (bias only).
   cases.push_back(OpCase::conv_transpose2d().channels(2, 3).input(5, 4).kernel(2).stride(4).bias(true).seed(seed++));
   cases.push_back(OpCase::conv_transpose2d().channels(2, 3).input(4, 5).kernel(1, 3).stride(3, 5).seed(seed++));
-  check_all(cases);
+  check_all(cases, kFp32Only);
 }
 
 TEST(VulkanOps, ConvTransposeDilationPaddingOutputPadding) {
@@ -114,7 +118,7 @@ TEST(VulkanOps, ConvTransposeDilationPaddingOutputPadding) {
                       .output_padding(1, 1).bias(true).seed(seed++));
   cases.push_back(OpCase::conv_transpose2d().channels(2, 2).input(3, 3).kernel(9).stride(3).padding(4)
                       .output_padding(2).bias(true).seed(seed++));  // fsrcnn-like
-  check_all(cases);
+  check_all(cases, kFp32Only);
 }
 
 TEST(VulkanOps, ConvTransposeTileEdges) {
@@ -179,7 +183,7 @@ TEST(VulkanOps, ConvStrideDilationPadding) {
   cases.push_back(OpCase::conv2d().channels(2, 2).input(4, 4).kernel(2).pad(3, 3, 3, 3).bias(true).seed(seed++));
   // Stride > kernel.
   cases.push_back(OpCase::conv2d().channels(3, 4).input(13, 14).kernel(2).stride(3).seed(seed++));
-  check_all(cases);
+  check_all(cases, kFp32Only);
 }
 
 TEST(VulkanOps, ConvTileEdgesGroupsDepthwise1d) {
@@ -226,7 +230,7 @@ TEST(VulkanOps, RandomConvSweep) {
     cases.push_back(OpCase::random_conv(5000 + s));
     cases.push_back(OpCase::random_conv_transpose(6000 + s));
   }
-  check_all(cases, /*fp16=*/false);
+  check_all(cases, kFp32Only);
 }
 
 // ---------------------------------------------------------------------------------------------

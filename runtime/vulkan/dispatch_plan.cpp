@@ -84,15 +84,18 @@ struct ConvTiles {
 
 // On lavapipe every buffer load costs a scalar loop over the SIMD lanes while an FMA is one
 // vector instruction, so the tile is sized for many FMAs per loaded value: up to 32 channels x 8
-// positions (CO_TILE + POS_TILE loads per CO_TILE * POS_TILE FMAs, and the weights are shared
-// across the subgroup). Measured on lavapipe (dcgan_g4, CPU ms): 8x4 31, 16x4 17, 32x8 10-14.
+// positions, or 8 channels x 16 positions (CO_TILE + POS_TILE loads per CO_TILE * POS_TILE
+// FMAs, and the weights are shared across the subgroup). Measured on lavapipe (CPU ms, loaded
+// machine): dcgan_g4 8x4 31, 16x4 17, 32x8 10-14; fsrcnn_x3 (1 channel) 1x8 18, 1x16 12.6;
+// dw_up_x2 1x8 32, 1x16 18; 1x32 no better.
 // The accumulators are fully unrolled registers (spilled to the stack on a CPU, which is still
 // far cheaper than a buffer load there).
 ConvTiles choose_tiles(const ConvDesc& d) {
   const int64_t cout_pg = d.c_out_per_group();
   ConvTiles t{};
   t.co_tile = cout_pg >= 32 ? 32 : static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(cout_pg)));
-  t.pos_tile = 8;
+  // Fewer channels leave registers for more positions.
+  t.pos_tile = t.co_tile <= 8 ? 16 : 8;
   t.cout_pg_padded = (cout_pg + t.co_tile - 1) / t.co_tile * t.co_tile;
   return t;
 }
