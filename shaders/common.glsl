@@ -8,8 +8,10 @@
 #ifdef UPCONV_FP16
 #extension GL_EXT_shader_16bit_storage : require
 #define STORE_T float16_t
+#define STORE_VEC4_T f16vec4
 #else
 #define STORE_T float
+#define STORE_VEC4_T vec4
 #endif
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -25,6 +27,14 @@ float load_x(uint i) { return float(x_buf[i]); }
 float load_w(uint i) { return float(w_buf[i]); }
 float load_b(uint i) { return float(b_buf[i]); }
 void store_y(uint i, float v) { y_buf[i] = STORE_T(v); }
+
+#ifdef UPCONV_VEC4_OUTPUT
+// The output again as 4-element vectors (aliases binding 3), for shaders that write 4 aligned
+// consecutive elements: one vector store instead of four (on lavapipe each store is a loop over
+// the SIMD lanes, so this saves three of them).
+layout(std430, set = 0, binding = 3) writeonly buffer OutputVec4Buf { STORE_VEC4_T y4_buf[]; };
+void store_y4(uint i4, vec4 v) { y4_buf[i4] = STORE_VEC4_T(v); }
+#endif
 
 // Position of this invocation in a 1-D launch spread over a 2-D grid of workgroups (the planner
 // splits a large count over groups x and y to stay under maxComputeWorkGroupCount[0]); the

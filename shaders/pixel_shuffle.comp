@@ -3,6 +3,8 @@
 // Each invocation writes OUT_PER_INV consecutive elements of one output row (coalesced writes);
 // its reads gather from r channels (shuffle) or step by r along the row (unshuffle).
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#define UPCONV_VEC4_OUTPUT 1
 #include "common.glsl"
 
 layout(constant_id = 3) const uint R = 2;             // factor
@@ -17,6 +19,7 @@ layout(push_constant) uniform Push {
   uint in_h, in_w;
   uint in_c;        // input channels
   uint chunks;      // ceil(out_w / OUT_PER_INV)
+  uint vec4_rows;   // 1 when OUT_PER_INV == 4 and out_w % 4 == 0: whole chunks, 16-byte aligned
 } p;
 
 void main() {
@@ -33,6 +36,17 @@ void main() {
     // Output (n, oc, oh, ow) <- input (n, dc, oh / r, ow / r) with dc from (oc, i, j).
     uint ih = oh / R, i = oh % R;
     uint wide_c = p.c_out;
+    if (OUT_PER_INV == 4u && p.vec4_rows != 0u) {
+      vec4 v;
+      [[unroll]] for (uint k = 0; k < 4u; ++k) {
+        uint ow = ow0 + k;
+        uint iw = ow / R, j = ow % R;
+        uint dc = DCR ? (i * R + j) * wide_c + oc : oc * R * R + i * R + j;
+        v[k] = load_x(((n * p.in_c + dc) * p.in_h + ih) * p.in_w + iw);
+      }
+      store_y4((out_row + ow0) / 4u, v);
+      return;
+    }
     for (uint k = 0; k < OUT_PER_INV; ++k) {
       uint ow = ow0 + k;
       if (ow >= p.out_w) break;
@@ -47,6 +61,12 @@ void main() {
     if (DCR) { c = oc % wide_c; ij = oc / wide_c; } else { c = oc / (R * R); ij = oc % (R * R); }
     uint i = ij / R, j = ij % R;
     uint in_row = ((n * wide_c + c) * p.in_h + oh * R + i) * p.in_w + j;
+    if (OUT_PER_INV == 4u && p.vec4_rows != 0u) {
+      vec4 v;
+      [[unroll]] for (uint k = 0; k < 4u; ++k) v[k] = load_x(in_row + (ow0 + k) * R);
+      store_y4((out_row + ow0) / 4u, v);
+      return;
+    }
     for (uint k = 0; k < OUT_PER_INV; ++k) {
       uint ow = ow0 + k;
       if (ow >= p.out_w) break;

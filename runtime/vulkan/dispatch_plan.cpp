@@ -171,7 +171,9 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
            {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u,
             kOutPerInvocation});
   const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
-  PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks);
+  const bool vec4_rows = kOutPerInvocation == 4 && out.w % 4 == 0;  // aligned vector stores
+  PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
+      vec4_rows ? 1 : 0);
   UPCONV_RETURN_IF_ERROR(set_flat_grid(d, uint64_t(out.n) * out.c * out.h * chunks, caps,
                                        s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
   return std::vector<Dispatch>{std::move(d)};
