@@ -43,9 +43,21 @@ constexpr double kFp16CopyTolerance = 1e-3;
 constexpr bool kFp32Only = false;  // check_all(cases, kFp32Only)
 
 // One lavapipe context per precision for the whole suite (context creation costs ~100 ms).
+std::unique_ptr<Context> g_contexts[2];
+
+// Destroys the shared contexts when the tests end, before exit: Mesa stops lavapipe's worker
+// threads in an atexit handler, so a device destroyed later by a static destructor crashes.
+class ReleaseContexts : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (auto& c : g_contexts) c.reset();
+  }
+};
+[[maybe_unused]] const ::testing::Environment* const kReleaseContexts =
+    ::testing::AddGlobalTestEnvironment(new ReleaseContexts);
+
 Context& context(Precision precision) {
-  static std::unique_ptr<Context> contexts[2];
-  auto& slot = contexts[precision == Precision::fp16 ? 1 : 0];
+  auto& slot = g_contexts[precision == Precision::fp16 ? 1 : 0];
   if (!slot) {
     ContextOptions o;
     o.backend = BackendKind::vulkan;
