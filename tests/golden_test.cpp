@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -110,15 +111,31 @@ TEST_P(Golden, CpuMatchesPyTorch) {
   check_golden(*ctx, GetParam());
 }
 
+// One Vulkan context for the whole suite (creation with the validation layer costs ~100 ms). It
+// is released by a gtest environment at the end of the run, before static destructors: a
+// context destroyed during exit() may find the validation layer already unloaded.
+std::optional<Result<Context>>& vulkan_slot() {
+  static std::optional<Result<Context>> slot;
+  return slot;
+}
+class ReleaseVulkanContext : public ::testing::Environment {
+ public:
+  void TearDown() override { vulkan_slot().reset(); }
+};
+[[maybe_unused]] ::testing::Environment* const kReleaseVulkan =
+    ::testing::AddGlobalTestEnvironment(new ReleaseVulkanContext);
+
 // The same data on the Vulkan backend (the best device; lavapipe where there is no GPU), fp32
 // storage, validation layer on. Skipped where the build or the machine has no Vulkan.
 TEST_P(Golden, VulkanMatchesPyTorch) {
-  static Result<Context> ctx = [] {
+  auto& slot = vulkan_slot();
+  if (!slot) {
     ContextOptions o;
     o.backend = BackendKind::vulkan;
     o.vulkan_validation = true;
-    return Context::create(o);
-  }();
+    slot.emplace(Context::create(o));
+  }
+  Result<Context>& ctx = *slot;
   if (!ctx.ok()) GTEST_SKIP() << "no Vulkan backend: " << ctx.status().to_string();
   check_golden(*ctx, GetParam());
 }
