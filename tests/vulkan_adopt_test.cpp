@@ -262,6 +262,21 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     Tensor y_run;
     ASSERT_TRUE(vk1->run(x, y_run).ok());
     EXPECT_TRUE(testing::compare_tensors(y_run, mid_ref, 1e-4, "adopted run"));
+    // An upconv-owned context (its own instance and device, its own function tables) works
+    // side by side with the adopted one.
+    ContextOptions own_options;
+    own_options.backend = BackendKind::vulkan;
+    own_options.vulkan_device = "llvmpipe";
+    own_options.vulkan_validation = true;
+    auto own = Context::create(own_options);
+    ASSERT_TRUE(own.ok()) << own.status().to_string();
+    auto own_plan = make_conv_transpose(*own, ct, weight, &bias);
+    ASSERT_TRUE(own_plan.ok());
+    Tensor y_own;
+    ASSERT_TRUE(own_plan->run(x, y_own).ok());
+    ASSERT_TRUE(vk1->run(x, y_run).ok());
+    EXPECT_EQ(y_own.storage(), y_run.storage()) << "same driver, same shader: bit-identical";
+
     // Errors name the binding.
     s = record(*vk2, engine.cmd, mid_ref.shape(), {engine.buffers[mid].buffer, 2, VK_WHOLE_SIZE},
                {engine.buffers[output].buffer, 0, y_bytes});
