@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <map>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -111,33 +110,21 @@ TEST_P(Golden, CpuMatchesPyTorch) {
   check_golden(*ctx, GetParam());
 }
 
-// One Vulkan context for the whole suite (creation with the validation layer costs ~100 ms). It
-// is released by a gtest environment at the end of the run, before static destructors: a
-// context destroyed during exit() may find the validation layer already unloaded.
-std::optional<Result<Context>>& vulkan_slot() {
-  static std::optional<Result<Context>> slot;
-  return slot;
-}
-class ReleaseVulkanContext : public ::testing::Environment {
- public:
-  void TearDown() override { vulkan_slot().reset(); }
-};
-[[maybe_unused]] ::testing::Environment* const kReleaseVulkan =
-    ::testing::AddGlobalTestEnvironment(new ReleaseVulkanContext);
-
 // The same data on the Vulkan backend (the best device; lavapipe where there is no GPU), fp32
-// storage, validation layer on. Skipped where the build or the machine has no Vulkan.
-TEST_P(Golden, VulkanMatchesPyTorch) {
-  auto& slot = vulkan_slot();
-  if (!slot) {
-    ContextOptions o;
-    o.backend = BackendKind::vulkan;
-    o.vulkan_validation = true;
-    slot.emplace(Context::create(o));
-  }
-  Result<Context>& ctx = *slot;
+// storage, validation layer on; skipped where the build or the machine has no Vulkan. One test
+// over all cases, so the context (~100 ms with the validation layer) is created once per process
+// under ctest, and destroyed before exit() (a context destroyed after the validation layer
+// unloads can crash).
+TEST(GoldenVulkan, AllCasesMatchPyTorch) {
+  ContextOptions o;
+  o.backend = BackendKind::vulkan;
+  o.vulkan_validation = true;
+  auto ctx = Context::create(o);
   if (!ctx.ok()) GTEST_SKIP() << "no Vulkan backend: " << ctx.status().to_string();
-  check_golden(*ctx, GetParam());
+  for (const GoldenCase& c : load_golden_manifest()) {
+    SCOPED_TRACE(c.line);
+    check_golden(*ctx, c);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, Golden, ::testing::ValuesIn(load_golden_manifest()),
