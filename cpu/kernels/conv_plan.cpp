@@ -44,17 +44,21 @@ PackedWeights pack_weights(const ConvDesc& d, const float* weight, const float* 
   p.blocks = (cog + width - 1) / width;
   p.w = AlignedFloats(d.groups * p.blocks * taps * cig * width);
   p.b = AlignedFloats(d.groups * p.blocks * width);
+  // In destination order (sequential writes); lanes past cog stay zero.
+  float* dst = p.w.get();
   for (int64_t g = 0; g < d.groups; ++g)
-    for (int64_t co = 0; co < cog; ++co) {
-      const int64_t blk = co / width, lane = co % width;
-      if (bias) p.b.get()[(g * p.blocks + blk) * width + lane] = bias[g * cog + co];
-      for (int64_t ci = 0; ci < cig; ++ci)
-        for (int64_t t = 0; t < taps; ++t) {
-          // conv: (c_out, cig, kh, kw); conv_transpose: (c_in, cog, kh, kw).
-          const float v = d.transposed ? weight[((g * cig + ci) * cog + co) * taps + t]
-                                       : weight[((g * cog + co) * cig + ci) * taps + t];
-          p.w.get()[(((g * p.blocks + blk) * taps + t) * cig + ci) * width + lane] = v;
-        }
+    for (int64_t blk = 0; blk < p.blocks; ++blk) {
+      const int64_t lanes = std::min(width, cog - blk * width);
+      for (int64_t lane = 0; lane < lanes; ++lane)
+        if (bias) p.b.get()[(g * p.blocks + blk) * width + lane] = bias[g * cog + blk * width + lane];
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t ci = 0; ci < cig; ++ci, dst += width)
+          for (int64_t lane = 0; lane < lanes; ++lane) {
+            const int64_t co = blk * width + lane;
+            // conv: (c_out, cig, kh, kw); conv_transpose: (c_in, cog, kh, kw).
+            dst[lane] = d.transposed ? weight[((g * cig + ci) * cog + co) * taps + t]
+                                     : weight[((g * cog + co) * cig + ci) * taps + t];
+          }
     }
   return p;
 }
