@@ -23,11 +23,12 @@ layout(push_constant) uniform Push {
 } p;
 
 void main() {
-  uint id = flat_invocation();
-  uint chunk = id % p.chunks;
-  uint rest = id / p.chunks;
-  uint oh = rest % p.out_h;
-  uint plane = rest / p.out_h;
+  // 3-D grid (x: chunk along the row, y: output row, z: plane): no integer division by a
+  // run-time value per invocation (a CPU driver such as lavapipe scalarizes those per lane).
+  uint chunk = gl_GlobalInvocationID.x;
+  uint oh = gl_GlobalInvocationID.y;
+  uint plane = gl_GlobalInvocationID.z;
+  if (chunk >= p.chunks || oh >= p.out_h) return;
   if (plane >= p.planes) return;
   uint n = plane / p.c_out, oc = plane % p.c_out;
   uint out_row = (plane * p.out_h + oh) * p.out_w;

@@ -64,14 +64,21 @@ TEST(VulkanDispatchPlan, EveryOpWithinDeviceLimits) {
 TEST(VulkanDispatchPlan, LargeGridsSpreadOverTwoDimensions) {
   DeviceCaps caps;
   caps.max_workgroup_count[0] = 1000;  // force the spread
-  const Dims4 in{1, 1, 1000, 1000};
-  auto d = plan_dispatches(ResampleDesc{.factor_h = 4, .factor_w = 4}, in, Dims4{1, 1, 4000, 4000}, caps);
+  const Dims4 in{1, 1, 1000, 1000}, out{1, 1, 2000, 2000};
+  auto d = plan_dispatches(UnpoolDesc{}, in, out, caps);  // flat 1-D launches
   ASSERT_TRUE(d.ok()) << d.status().to_string();
-  EXPECT_EQ((*d)[0].groups[0], 1000u);
-  EXPECT_GT((*d)[0].groups[1], 1u);
-  // Enough invocations for every output chunk.
-  const uint64_t invocations = uint64_t((*d)[0].groups[0]) * (*d)[0].groups[1] * (*d)[0].spec[0].value;
-  EXPECT_GE(invocations * 4, uint64_t(4000) * 4000);
+  for (const Dispatch& pass : *d) {
+    EXPECT_EQ(pass.groups[0], 1000u);
+    EXPECT_GT(pass.groups[1], 1u);
+    const uint64_t invocations = uint64_t(pass.groups[0]) * pass.groups[1] * pass.spec[0].value;
+    EXPECT_GE(invocations, uint64_t(in.count()));
+  }
+  EXPECT_GE(uint64_t((*d)[0].groups[0]) * (*d)[0].groups[1] * (*d)[0].spec[0].value, uint64_t(out.count()));
+  // Permutations use a (chunk, row, plane) grid instead.
+  auto r = plan_dispatches(ResampleDesc{}, in, out, caps);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ((*r)[0].groups[1], 2000u);
+  EXPECT_EQ((*r)[0].groups[2], 1u);
 }
 
 TEST(VulkanDispatchPlan, RejectsTensorsBeyond32BitIndexing) {

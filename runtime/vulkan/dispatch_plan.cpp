@@ -62,6 +62,20 @@ Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, 
   return Status::success();
 }
 
+// Rows x planes grid for the permutations: x = chunks of one output row, y = row, z = plane.
+Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, int64_t planes, const DeviceCaps& caps,
+                    const char* what) {
+  const uint64_t gx = (uint64_t(chunks) + kFlatWorkgroup - 1) / kFlatWorkgroup;
+  if (gx > caps.max_workgroup_count[0] || uint64_t(rows) > caps.max_workgroup_count[1] ||
+      uint64_t(planes) > caps.max_workgroup_count[2])
+    return invalid_argument(std::string(what) + ": output of " + std::to_string(planes) + " planes x " +
+                            std::to_string(rows) + " rows exceeds the device's workgroup-count limits");
+  d.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(gx, 1));
+  d.groups[1] = static_cast<uint32_t>(std::max<int64_t>(rows, 1));
+  d.groups[2] = static_cast<uint32_t>(std::max<int64_t>(planes, 1));
+  return Status::success();
+}
+
 // Every index the shaders compute is a uint32; reject tensors that would overflow it.
 Status check_32bit(const Dims4& dims, const char* which) {
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
@@ -160,7 +174,8 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
 }
 
 // ---------------------------------------------------------------------------------------------
-// Memory-bound ops: each invocation writes kOutPerInvocation consecutive outputs of one row.
+// Memory-bound ops: each invocation writes kOutPerInvocation consecutive outputs of one row, on a
+// 3-D grid (chunk, row, plane) so the shaders divide by nothing but spec constants.
 constexpr uint32_t kOutPerInvocation = 4;
 
 Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in, const Dims4& out,
@@ -174,8 +189,8 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   const bool vec4_rows = kOutPerInvocation == 4 && out.w % 4 == 0;  // aligned vector stores
   PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
       vec4_rows ? 1 : 0);
-  UPCONV_RETURN_IF_ERROR(set_flat_grid(d, uint64_t(out.n) * out.c * out.h * chunks, caps,
-                                       s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
+  UPCONV_RETURN_IF_ERROR(
+      set_row_grid(d, chunks, out.h, out.n * out.c, caps, s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
   return std::vector<Dispatch>{std::move(d)};
 }
 
@@ -188,8 +203,8 @@ Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& 
             kOutPerInvocation});
   const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
   PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks);
-  UPCONV_RETURN_IF_ERROR(set_flat_grid(d, uint64_t(out.n) * out.c * out.h * chunks, caps,
-                                       r.zero_insert ? "bed_of_nails2d" : "upsample_nearest2d"));
+  UPCONV_RETURN_IF_ERROR(
+      set_row_grid(d, chunks, out.h, out.n * out.c, caps, r.zero_insert ? "bed_of_nails2d" : "upsample_nearest2d"));
   return std::vector<Dispatch>{std::move(d)};
 }
 
