@@ -359,6 +359,7 @@ Result<std::shared_ptr<VulkanDevice>> VulkanDevice::create(const ContextOptions&
     return Status(index.status().code(), "UPCONV_DEVICE: " + index.status().message());
   }
   UPCONV_RETURN_IF_ERROR(d->create_device(*index, *physicals));
+  watch_process_exit();  // after the driver and layers loaded: runs before their teardown
   UPCONV_RETURN_IF_ERROR(d->finish_setup(options));
   return d;
 }
@@ -401,6 +402,7 @@ Result<std::shared_ptr<VulkanDevice>> VulkanDevice::adopt(const VulkanAdoptInfo&
   auto dfn = load_device_functions(d->ifn_, info.device);
   if (!dfn.ok()) return dfn.status();
   d->dfn_ = *dfn;
+  watch_process_exit();
   UPCONV_RETURN_IF_ERROR(d->finish_setup(options));
   return d;
 }
@@ -409,7 +411,7 @@ VulkanDevice::~VulkanDevice() {
   // Everything upconv made on the device must be idle before it is destroyed. On a borrowed
   // device, plans wait for their own submissions, so there is nothing to wait for here (and
   // vkDeviceWaitIdle would need the caller's queues to be externally synchronised).
-  if (std::holds_alternative<OwnedDevice>(device_) && device_handle_ && dfn_.vkDeviceWaitIdle)
+  if (std::holds_alternative<OwnedDevice>(device_) && device_handle_ && dfn_.vkDeviceWaitIdle && !process_exiting())
     dfn_.vkDeviceWaitIdle(device_handle_);
   pipelines_.reset();  // saves the cache file
   memory_.reset();

@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
+
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -51,8 +53,17 @@ LoaderLibrary& LoaderLibrary::operator=(LoaderLibrary&& other) noexcept {
 }
 
 LoaderLibrary::~LoaderLibrary() {
-  if (handle_) dlclose(handle_);
+  if (handle_ && !process_exiting()) dlclose(handle_);
 }
+
+namespace {
+std::atomic<bool> g_process_exiting{false};
+void mark_process_exiting() { g_process_exiting.store(true, std::memory_order_relaxed); }
+}  // namespace
+
+bool process_exiting() noexcept { return g_process_exiting.load(std::memory_order_relaxed); }
+
+void watch_process_exit() noexcept { (void)std::atexit(mark_process_exiting); }
 
 Result<GlobalFunctions> load_global_functions(PFN_vkGetInstanceProcAddr gipa) {
   GlobalFunctions g;

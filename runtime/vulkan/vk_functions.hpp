@@ -133,6 +133,17 @@ Result<InstanceFunctions> load_instance_functions(PFN_vkGetInstanceProcAddr gipa
 /// Resolves the device table through the instance's vkGetDeviceProcAddr.
 Result<DeviceFunctions> load_device_functions(const InstanceFunctions& ifn, VkDevice device);
 
+/// True once exit() has run past the handler watch_process_exit() registered: the driver and
+/// layers may already have torn themselves down (their static destructors and atexit handlers
+/// run in reverse load order), so upconv objects destroyed later — contexts or plans kept in
+/// globals — skip every Vulkan call and leave the handles to the OS. The one piece of process-wide
+/// state in the backend; it describes the process, not any context.
+bool process_exiting() noexcept;
+/// Registers an atexit handler that sets process_exiting(). Called after every instance or
+/// device creation, i.e. after the driver and layers were (re)loaded, so it runs before their
+/// teardown.
+void watch_process_exit() noexcept;
+
 /// "VK_ERROR_OUT_OF_DEVICE_MEMORY", or "VkResult(-123)" for codes this build does not name.
 const char* result_name(VkResult result) noexcept;
 /// A Status for a failed call: backend_error (out_of_memory for the two OOM codes) naming the

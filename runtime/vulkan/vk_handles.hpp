@@ -1,6 +1,7 @@
 // Internal: ownership of Vulkan handles. An Owned<H> destroys its handle exactly once; a
 // Borrowed<H> (an adopted caller's instance, device or queue) is a different type and never
-// destroys anything, so borrowed handles cannot be freed by accident.
+// destroys anything, so borrowed handles cannot be freed by accident. During process exit (see
+// process_exiting) owners leave their handles to the OS.
 #pragma once
 
 #include <utility>
@@ -41,7 +42,7 @@ class Owned {
   H get() const noexcept { return handle_; }
   explicit operator bool() const noexcept { return handle_ != H(VK_NULL_HANDLE); }
   void reset() noexcept {
-    if (handle_ != H(VK_NULL_HANDLE) && destroy_) destroy_(device_, handle_, nullptr);
+    if (handle_ != H(VK_NULL_HANDLE) && destroy_ && !process_exiting()) destroy_(device_, handle_, nullptr);
     handle_ = H(VK_NULL_HANDLE);
   }
 
@@ -72,7 +73,7 @@ class OwnedInstance {
 
   VkInstance get() const noexcept { return handle_; }
   void reset() noexcept {
-    if (handle_ && destroy_) destroy_(handle_, nullptr);
+    if (handle_ && destroy_ && !process_exiting()) destroy_(handle_, nullptr);
     handle_ = VK_NULL_HANDLE;
   }
 
@@ -101,7 +102,7 @@ class OwnedDevice {
 
   VkDevice get() const noexcept { return handle_; }
   void reset() noexcept {
-    if (handle_ && destroy_) destroy_(handle_, nullptr);
+    if (handle_ && destroy_ && !process_exiting()) destroy_(handle_, nullptr);
     handle_ = VK_NULL_HANDLE;
   }
 
@@ -132,7 +133,7 @@ class OwnedMessenger {
   ~OwnedMessenger() { reset(); }
 
   void reset() noexcept {
-    if (handle_ && destroy_) destroy_(instance_, handle_, nullptr);
+    if (handle_ && destroy_ && !process_exiting()) destroy_(instance_, handle_, nullptr);
     handle_ = VK_NULL_HANDLE;
   }
 

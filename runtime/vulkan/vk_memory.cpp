@@ -30,7 +30,7 @@ MemoryAllocator::MemoryAllocator(const DeviceFunctions& fn, VkDevice device,
 
 MemoryAllocator::~MemoryAllocator() {
   for (auto& b : blocks_)
-    if (b->mapped) fn_.vkUnmapMemory(device_, b->memory.get());
+    if (b->mapped && !process_exiting()) fn_.vkUnmapMemory(device_, b->memory.get());
   blocks_.clear();  // Owned<VkDeviceMemory> frees each block
 }
 
@@ -138,7 +138,7 @@ void MemoryAllocator::free(const Allocation& a) noexcept {
     const auto same_type = std::count_if(blocks_.begin(), blocks_.end(),
                                          [&](const auto& o) { return o->memory_type == b.memory_type; });
     if (same_type > 1 || b.size > kBlockSize) {
-      if (b.mapped) fn_.vkUnmapMemory(device_, b.memory.get());
+      if (b.mapped && !process_exiting()) fn_.vkUnmapMemory(device_, b.memory.get());
       blocks_.erase(it);
     }
   }

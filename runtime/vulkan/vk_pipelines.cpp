@@ -97,7 +97,7 @@ Result<std::unique_ptr<PipelineStore>> PipelineStore::create(const DeviceFunctio
 }
 
 PipelineStore::~PipelineStore() {
-  if (!cache_path_.empty()) (void)save();
+  if (!cache_path_.empty() && !process_exiting()) (void)save();
 }
 
 Status PipelineStore::save() {
