@@ -123,7 +123,10 @@ uint32_t weight_share(const ConvTiles& t, const DeviceCaps& caps) {
 }
 
 // Workgroup size of a conv launch: the flat grid rounded up to a multiple of 8 (lavapipe's SIMD
-// width and a common subgroup size), at most 64 and the device limit.
+// width and a common subgroup size), at most 64 and the device limit. The grid stays flat (1-D
+// workgroups): lavapipe vectorizes along local x only, and a 2-D (tiles, rows) workgroup for
+// small layers (1 x 8 for dcgan_g2) made it 6x slower; the two divisions the flat index costs
+// per invocation are negligible next to the channel loop.
 uint32_t conv_workgroup(uint64_t invocations, const DeviceCaps& caps) {
   uint64_t wg = std::min<uint64_t>((invocations + 7) / 8 * 8, kFlatWorkgroup);
   wg = std::min<uint64_t>({wg, caps.max_workgroup_size[0], caps.max_workgroup_invocations});
