@@ -76,6 +76,25 @@ TEST_P(CpuConvKernels, ManyOutputChannels) {
   }
 }
 
+// One output channel per group with equal-length W phases takes the merged-phase row tile
+// (phases share input loads); widths around the vector and tile sizes, fsrcnn-like attributes.
+TEST_P(CpuConvKernels, SingleOutputChannelMergedPhases) {
+  for (int64_t w : {1, 2, 5, 16, 17, 33, 96, 97, 129})
+    for (int64_t s : {2, 3, 4}) {
+      ConvCase c = ct(5, 1, 4, w, 3 * s, s, s + 1);
+      c.oph = c.opw = s - 1;
+      c.bias = true;
+      c.act = Activation::leaky_relu;
+      c.seed = static_cast<uint64_t>(w * 10 + s);
+      expect_matches(c);
+      ConvCase dw = ct(4, 4, 3, w, 4, s, 1);  // depthwise: one channel per group
+      dw.groups = 4;
+      dw.dw = 2;
+      dw.seed = c.seed + 1;
+      expect_matches(dw);
+    }
+}
+
 TEST_P(CpuConvKernels, StrideGreaterThanKernel) {
   expect_matches(ct(3, 4, 5, 6, 2, 3, 0));  // phases without taps get bias only
   ConvCase c = ct(2, 3, 4, 5, 1, 4, 0);

@@ -68,6 +68,14 @@ struct ConvJob {
   const int32_t* row_phase = nullptr;
   const int64_t* row_q = nullptr;
   int64_t row_chunk = 256, row_chunks = 1;  // phase outputs per item, and items per output row
+  // Row kernel, one output channel and several W phases of equal length: the phases share their
+  // input loads (row_merged_tile). Unused when wmerge is nullptr.
+  const float* wmerge = nullptr;           // per group [kh][offset d][cig][phases with a tap at d]
+  int64_t merge_kh_floats = 0;             // floats of one kh block (group = kh blocks)
+  int32_t merge_offsets = 0;               // distinct W input offsets D (<= 16)
+  const int64_t* merge_off = nullptr;      // [D] padded-input offset at q = 0
+  const uint32_t* merge_mask = nullptr;    // [D] bit p: phase p has a tap at that offset
+  const int64_t* merge_base = nullptr;     // [D] start of offset d within a kh block
   // Channel-vectorised kernel: the tile list, cut into groups of one phase pair.
   const ChannelTile* tiles = nullptr;
   const int64_t* group_first = nullptr;  // tiles of group k: [group_first[k], group_first[k + 1])
@@ -86,6 +94,9 @@ constexpr int row_max_vectors(bool wide, int rows) {
 constexpr int channel_max_positions(bool wide, int vectors) {
   return wide ? (vectors == 1 ? 16 : vectors == 2 ? 12 : 6) : (vectors == 1 ? 8 : vectors == 2 ? 5 : 2);
 }
+/// Merged-phase row tile: W phases 2..4, vectors per phase at most (accumulators = phases x V):
+constexpr int merged_max_vectors(bool wide, int phases) { return (wide ? 20 : 10) / phases; }
+constexpr int merged_max_phases = 4;
 /// Floats the padded input must stay readable past its end (the widest row-tile over-read).
 constexpr int64_t input_slack_floats = 8 * 16 + 64;
 

@@ -92,6 +92,82 @@ RowTileFn row_tile_for(int rows, int vectors) {
   }
 }
 
+// ------------------------------------------------- merged-phase row tile (one output channel)
+
+constexpr int bits_below(unsigned m, int p) { return __builtin_popcount(m & ((1u << p) - 1u)); }
+
+/// acc[p][v] += w[k(p)] * x[ci][v*L..] for the phases p in M, over all channels: one input load
+/// feeds every phase that has a tap at this offset (k(p) = rank of p among M's bits).
+template <class Arch, int P, int V, unsigned M>
+[[gnu::always_inline]] inline void merged_offset(xsimd::batch<float, Arch> (&acc)[P][V], const float* xp,
+                                                 const float* wp, int64_t cig, int64_t x_plane) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr int L = B::size;
+  constexpr int C = __builtin_popcount(M);
+  for (int64_t ci = 0; ci < cig; ++ci, xp += x_plane, wp += C) {
+    B xv[V];
+    for (int v = 0; v < V; ++v) {
+      xv[v] = B::load_unaligned(xp + v * L);
+      // Keep the vector in a register: otherwise the compiler folds the load into every FMA's
+      // memory operand and the phases stop sharing it.
+      if constexpr (C > 1) asm("" : "+v"(xv[v].data));
+    }
+    for (int p = 0; p < P; ++p) {
+      if (!((M >> p) & 1u)) continue;
+      const B wb(wp[bits_below(M, p)]);
+      for (int v = 0; v < V; ++v) acc[p][v] = xsimd::fma(wb, xv[v], acc[p][v]);
+    }
+  }
+}
+
+template <class Arch, int P, int V, unsigned... Ms>
+[[gnu::always_inline]] inline void merged_offset_for(unsigned mask, xsimd::batch<float, Arch> (&acc)[P][V],
+                                                     const float* xp, const float* wp, int64_t cig, int64_t x_plane,
+                                                     std::integer_sequence<unsigned, Ms...>) {
+  (void)((mask == Ms + 1 ? (merged_offset<Arch, P, V, Ms + 1>(acc, xp, wp, cig, x_plane), true) : false) || ...);
+}
+
+/// One output channel, all P phases of a row, V vectors of q each: out[p][v*L + l] for q0 + v*L + l.
+/// Phases with taps at the same input offset share that offset's loads (fsrcnn: 4 loads feed the
+/// 9 phase taps of a kernel row instead of 9).
+template <class Arch, int P, int V>
+void row_merged_tile(const ConvJob& job, const float* const* xrows, const int64_t* kh_t, int hrows, int64_t q0,
+                     const float* wg, int64_t x_plane, float* out, int64_t phase_stride) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr int L = B::size;
+  B acc[P][V];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) acc[p][v] = B(0.0f);
+  for (int r = 0; r < hrows; ++r) {
+    const float* wk = wg + kh_t[r] * job.merge_kh_floats;
+    for (int32_t d = 0; d < job.merge_offsets; ++d)
+      merged_offset_for<Arch, P, V>(job.merge_mask[d], acc, xrows[r] + job.merge_off[d] + q0, wk + job.merge_base[d],
+                                    job.cig, x_plane, std::make_integer_sequence<unsigned, (1u << P) - 1u>{});
+  }
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) acc[p][v].store_unaligned(out + p * phase_stride + v * L);
+}
+
+using MergedTileFn = void (*)(const ConvJob&, const float* const*, const int64_t*, int, int64_t, const float*, int64_t,
+                              float*, int64_t);
+
+template <class Arch, int P, int... Vs>
+MergedTileFn pick_merged_tile(int v, std::integer_sequence<int, Vs...>) {
+  MergedTileFn fn = nullptr;
+  ((fn = (v == Vs + 1 ? &row_merged_tile<Arch, P, Vs + 1> : fn)), ...);
+  return fn;
+}
+
+template <class Arch>
+MergedTileFn merged_tile_for(int phases, int vectors) {
+  constexpr bool wide = xsimd::batch<float, Arch>::size == 16;
+  switch (phases) {
+    case 2: return pick_merged_tile<Arch, 2>(vectors, std::make_integer_sequence<int, merged_max_vectors(wide, 2)>{});
+    case 3: return pick_merged_tile<Arch, 3>(vectors, std::make_integer_sequence<int, merged_max_vectors(wide, 3)>{});
+    default: return pick_merged_tile<Arch, 4>(vectors, std::make_integer_sequence<int, merged_max_vectors(wide, 4)>{});
+  }
+}
+
 inline uint64_t seg_mask(const AxisView& a, const AxisPhase& p, int64_t q) {
   for (int32_t s = p.seg_begin; s < p.seg_end; ++s)
     if (q >= a.segs[s].q_begin && q < a.segs[s].q_end) return a.segs[s].mask;
@@ -141,7 +217,30 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
     const float* xg = job.xp + (n * job.c_in + g * job.cig) * xp_plane;
     const float* wg = job.wpack + g * job.blocks * block_floats;
 
-    for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
+    if (job.wmerge != nullptr) {
+      // All W phases at once (equal counts, one output channel): rows are the valid kh taps.
+      const int64_t q_hi = min_i64(job.w.phases[0].count, q_lo + cq);
+      int hrows = 0;
+      auto* kh_t = w_off;
+      for (int32_t jh = ph.tap_begin; jh < ph.tap_end; ++jh) {
+        if (!tap_valid(hmask, jh, ph.tap_begin)) continue;
+        const AxisTap& th = job.h.taps[jh];
+        x_tap[hrows] = xg + (qh * job.h.in_step + th.off) * job.xp_w;
+        kh_t[hrows] = th.t;
+        ++hrows;
+      }
+      const int P = job.w.num_phases;
+      const int max_mv = merged_max_vectors(wide, P);
+      const int64_t vectors = (q_hi - q_lo + L - 1) / L;
+      const int64_t tiles = (vectors + max_mv - 1) / max_mv;
+      const float* wm = job.wmerge + g * job.kh * job.merge_kh_floats;
+      for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
+        const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
+        merged_tile_for<Arch>(P, v)(job, x_tap, kh_t, hrows, q0, wm, xp_plane, rows + (q0 - q_lo), phase_stride);
+        q0 += int64_t{v} * L;
+      }
+    }
+    for (int32_t pwi = 0; pwi < (job.wmerge != nullptr ? 0 : job.w.num_phases); ++pwi) {
       const AxisPhase& pw = job.w.phases[pwi];
       const int64_t q_hi = min_i64(pw.count, q_lo + cq);
       if (q_lo >= q_hi) continue;

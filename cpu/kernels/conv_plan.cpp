@@ -148,6 +148,14 @@ class FastConvKernel final : public OpKernel {
       job.row_q = row_q.data();
       int64_t longest = 1;
       for (const AxisPhase& p : pw.phases) longest = std::max(longest, p.count);
+      if (plan_merged_phases(pw)) {
+        job.wmerge = wmerge_.data();
+        job.merge_kh_floats = merge_kh_floats_;
+        job.merge_offsets = static_cast<int32_t>(merge_off_.size());
+        job.merge_off = merge_off_.data();
+        job.merge_mask = merge_mask_.data();
+        job.merge_base = merge_base_.data();
+      }
       job.row_chunk = kRowChunk;
       job.row_chunks = (longest + kRowChunk - 1) / kRowChunk;
       const int64_t scratch = row_scratch(job);
@@ -205,6 +213,56 @@ class FastConvKernel final : public OpKernel {
               add_run(base, 0, rows * cols);
           }
     return tiles;
+  }
+
+  // With one output channel the row tile does one input load per FMA. When the W phases have
+  // equal lengths, one tile covers them all and each distinct input offset is loaded once for
+  // every phase with a tap there. Builds the offset table and weights in that order (cheap:
+  // kh x kw x cig floats per group); false when the shape does not fit.
+  bool plan_merged_phases(const AxisPlan& pw) {
+    const auto phases = static_cast<int64_t>(pw.phases.size());
+    if (rows_.width != 1 || pw.in_step != 1 || phases < 2 || phases > merged_max_phases) return false;
+    for (const AxisPhase& p : pw.phases)
+      if (p.count != pw.phases[0].count || p.count == 0) return false;
+    merge_off_.clear();
+    merge_mask_.clear();
+    for (int64_t p = 0; p < phases; ++p)
+      for (int32_t j = pw.phases[p].tap_begin; j < pw.phases[p].tap_end; ++j) {
+        const int64_t off = pw.taps[j].off;
+        size_t d = 0;
+        while (d < merge_off_.size() && merge_off_[d] != off) ++d;
+        if (d == merge_off_.size()) {
+          if (d == 16) return false;
+          merge_off_.push_back(off);
+          merge_mask_.push_back(0);
+        }
+        if (merge_mask_[d] & (1u << p)) return false;  // two taps of one phase at one offset
+        merge_mask_[d] |= 1u << p;
+      }
+    // kw tap of (offset d, phase p).
+    const int64_t D = static_cast<int64_t>(merge_off_.size()), cig = desc_.c_in_per_group();
+    std::vector<int64_t> tap_of(static_cast<size_t>(D * phases), -1);
+    for (int64_t p = 0; p < phases; ++p)
+      for (int32_t j = pw.phases[p].tap_begin; j < pw.phases[p].tap_end; ++j)
+        for (int64_t d = 0; d < D; ++d)
+          if (merge_off_[d] == pw.taps[j].off) tap_of[d * phases + p] = pw.taps[j].t;
+    merge_base_.assign(static_cast<size_t>(D), 0);
+    int64_t per_ci = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      merge_base_[d] = per_ci * cig;
+      per_ci += __builtin_popcount(merge_mask_[d]);
+    }
+    merge_kh_floats_ = per_ci * cig;
+    wmerge_.resize(static_cast<size_t>(desc_.groups * desc_.kh * merge_kh_floats_));
+    float* dst = wmerge_.data();
+    for (int64_t g = 0; g < desc_.groups; ++g)
+      for (int64_t th = 0; th < desc_.kh; ++th)
+        for (int64_t d = 0; d < D; ++d)
+          for (int64_t ci = 0; ci < cig; ++ci)
+            for (int64_t p = 0; p < phases; ++p)
+              if (merge_mask_[d] & (1u << p))
+                *dst++ = rows_.w.get()[((g * desc_.kh + th) * desc_.kw + tap_of[d * phases + p]) * cig + ci];
+    return true;
   }
 
   // Phase outputs per row-kernel item: enough to amortise the tap setup, few enough that the
@@ -307,6 +365,10 @@ class FastConvKernel final : public OpKernel {
   std::shared_ptr<ThreadPool> pool_;
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
+  std::vector<float> wmerge_;  // merged-phase weights of the last run (see plan_merged_phases)
+  std::vector<int64_t> merge_off_, merge_base_;
+  std::vector<uint32_t> merge_mask_;
+  int64_t merge_kh_floats_ = 0;
   AlignedFloats padded_;  // zero-padded input of the last run
   int64_t padded_capacity_ = 0;
   std::mutex scratch_mutex_;
