@@ -281,11 +281,15 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         bias_activate_interleave2<Arch>(src, src + phase_stride, yrow + 2 * q_lo, min_i64(job.y_w - 2 * q_lo, 2 * cq),
                                         bias, job.activation, job.alpha);
       } else {
+        // Bias and activation vectorised in place on each phase row, then a strided copy.
         for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
           const AxisPhase& pw = job.w.phases[pwi];
-          const float* ps = src + pwi * phase_stride - q_lo;
-          for (int64_t q = q_lo; q < min_i64(pw.count, q_lo + cq); ++q)
-            yrow[pw.out_start + q * job.w.out_step] = activate_scalar(job.activation, job.alpha, ps[q] + bias);
+          float* ps = rows + c * row_stride + pwi * phase_stride;
+          const int64_t count = min_i64(pw.count, q_lo + cq) - q_lo;
+          if (count <= 0) continue;
+          bias_activate_row<Arch>(ps, ps, count, bias, job.activation, job.alpha);
+          float* yp = yrow + pw.out_start + q_lo * job.w.out_step;
+          for (int64_t q = 0; q < count; ++q) yp[q * job.w.out_step] = ps[q];
         }
       }
     }
