@@ -24,10 +24,23 @@ Result<OpDesc> widen(Result<D> d) {
   return OpDesc(std::move(d).value());
 }
 
-Status check_bias(const Tensor* bias) {
-  if (bias && bias->rank() != 1)
-    return invalid_argument("bias must have rank 1, got shape " + shape_to_string(bias->shape()));
+// A tensor's storage is a public std::vector, so it can disagree with its shape; a kernel
+// trusts the shape, so every operand is checked here before one reads it.
+template <class T>
+Status check_storage(const char* name, const BasicTensor<T>& t) {
+  auto n = checked_element_count(t.shape());
+  if (!n.ok()) return invalid_argument(std::string(name) + ": " + n.status().message());
+  if (*n != t.size())
+    return invalid_argument(std::string(name) + " has " + std::to_string(t.size()) + " elements but its shape " +
+                            shape_to_string(t.shape()) + " needs " + std::to_string(*n));
   return {};
+}
+
+Status check_bias(const Tensor* bias) {
+  if (!bias) return {};
+  if (bias->rank() != 1)
+    return invalid_argument("bias must have rank 1, got shape " + shape_to_string(bias->shape()));
+  return check_storage("bias", *bias);
 }
 
 }  // namespace
@@ -50,6 +63,7 @@ Status Plan::run(const Tensor& input, Tensor& output) {
     return invalid_argument("max_unpool2d needs indices: call run(input, indices, output)");
   auto io = detail::resolve_io(impl_->desc(), input.shape());
   if (!io.ok()) return io.status();
+  UPCONV_RETURN_IF_ERROR(check_storage("input", input));
   output.resize(detail::output_shape_of(impl_->desc(), io->out));
   return impl_->kernel().run({input.data(), io->in, nullptr, output.data(), io->out});
 }
@@ -59,9 +73,11 @@ Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output
     return invalid_argument("only max_unpool2d takes indices");
   auto io = detail::resolve_io(impl_->desc(), input.shape());
   if (!io.ok()) return io.status();
+  UPCONV_RETURN_IF_ERROR(check_storage("input", input));
   if (indices.shape() != input.shape())
     return invalid_argument("indices shape " + shape_to_string(indices.shape()) + " must equal input shape " +
                             shape_to_string(input.shape()));
+  UPCONV_RETURN_IF_ERROR(check_storage("indices", indices));
   const int64_t plane = io->out.plane();
   for (int64_t i = 0; i < indices.size(); ++i) {
     const int64_t v = indices.data()[i];
@@ -75,15 +91,19 @@ Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output
 
 Result<Plan> make_conv(Context& context, const ConvParams& params, const Tensor& weight, const Tensor* bias) {
   UPCONV_RETURN_IF_ERROR(check_bias(bias));
-  return prepare(context, widen(detail::make_conv_desc(params, weight.shape(), bias ? bias->size() : -1)),
-                 weight.data(), bias ? bias->data() : nullptr);
+  auto desc = detail::make_conv_desc(params, weight.shape(), bias ? bias->size() : -1);
+  if (!desc.ok()) return desc.status();  // the validator's message first: it names the bad attribute
+  UPCONV_RETURN_IF_ERROR(check_storage("weight", weight));
+  return prepare(context, widen(std::move(desc)), weight.data(), bias ? bias->data() : nullptr);
 }
 
 Result<Plan> make_conv_transpose(Context& context, const ConvTransposeParams& params, const Tensor& weight,
                                  const Tensor* bias) {
   UPCONV_RETURN_IF_ERROR(check_bias(bias));
-  return prepare(context, widen(detail::make_conv_transpose_desc(params, weight.shape(), bias ? bias->size() : -1)),
-                 weight.data(), bias ? bias->data() : nullptr);
+  auto desc = detail::make_conv_transpose_desc(params, weight.shape(), bias ? bias->size() : -1);
+  if (!desc.ok()) return desc.status();  // the validator's message first: it names the bad attribute
+  UPCONV_RETURN_IF_ERROR(check_storage("weight", weight));
+  return prepare(context, widen(std::move(desc)), weight.data(), bias ? bias->data() : nullptr);
 }
 
 Result<Plan> make_pixel_shuffle(Context& context, const PixelShuffleParams& params) {

@@ -187,6 +187,32 @@ TEST(Validation, MovedFromContextIsAnErrorNotACrash) {
   EXPECT_TRUE(make_conv(other, {}, filled(kW)).ok());
 }
 
+// Tensor storage is a public vector: a tensor whose storage disagrees with its shape, or one
+// built from an invalid shape, is rejected by name before any kernel reads it.
+TEST(Validation, StorageThatDisagreesWithTheShapeIsAnError) {
+  auto ctx = cpu();
+  Tensor short_weight = filled(kW);
+  short_weight.storage().pop_back();
+  EXPECT_TRUE(rejected(make_conv(ctx, {}, short_weight), {"weight", "elements", shape_to_string(kW)}));
+  EXPECT_TRUE(rejected(make_conv_transpose(ctx, {}, short_weight), {"weight", "elements"}));
+  Tensor short_bias = filled({kW[0]});
+  short_bias.storage().resize(2);
+  EXPECT_TRUE(rejected(make_conv(ctx, {}, filled(kW), &short_bias), {"bias", "elements"}));
+
+  auto plan = make_conv(ctx, {}, filled(kW));
+  ASSERT_TRUE(plan.ok());
+  Tensor x = filled(kX), y;
+  x.storage().resize(3);
+  EXPECT_TRUE(rejected(plan->run(x, y), {"input", "3 elements", shape_to_string(kX)}));
+  EXPECT_TRUE(rejected(plan->run(Tensor({1, 2, -6, 6}), y), {"input shape", "-6"}));
+
+  auto unpool = make_max_unpool2d(ctx, {.kernel = {2, 2}});
+  ASSERT_TRUE(unpool.ok());
+  IndexTensor idx({1, 1, 2, 2});
+  idx.storage().clear();
+  EXPECT_TRUE(rejected(unpool->run(filled({1, 1, 2, 2}), idx, y), {"indices", "0 elements"}));
+}
+
 // Random, mostly invalid attribute sets for every op: the plan and the reference agree on
 // validity, errors are invalid_argument with a message, and valid cases match the reference.
 TEST(Validation, FuzzNothingCrashes) {

@@ -28,9 +28,11 @@ class BasicTensor {
   using value_type = T;
 
   BasicTensor() = default;
-  /// Zero-filled tensor. `shape` must be valid (see `create` for a checked variant).
+  /// Zero-filled tensor. An invalid `shape` (negative or overflowing) gets no storage; plans
+  /// reject such a tensor with an error naming it (see `create` to fail here instead).
   explicit BasicTensor(Shape shape);
-  /// Tensor with the given data; `data.size()` must equal the element count of `shape`.
+  /// Tensor with the given data. `data.size()` should equal the element count of `shape`; plans
+  /// reject a tensor whose storage and shape disagree (see `create` to fail here instead).
   BasicTensor(Shape shape, std::vector<T> data);
 
   /// Checked constructor: fails on negative dimensions, overflow or a size mismatch.
