@@ -83,7 +83,10 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
   auto* run_info = tile_runs + max_pos;     // per tile: starts[max_runs], lengths[max_runs]
   auto* slot = reinterpret_cast<int32_t*>(run_info + max_pos * 2 * max_runs);  // [tile][pair] -> local tap or -1
 
-  const int64_t xp_plane = job.xp_h * job.xp_w;
+  // Channel stride and row stride of the padded input: NCHW, or NHCW (job.rows_outer) where one
+  // input row of all channels is contiguous, so a tile's reads over its channels stay close.
+  const int64_t xp_plane = job.rows_outer ? job.xp_w : job.xp_h * job.xp_w;
+  const int64_t xp_row = job.rows_outer ? job.c_in * job.xp_w : job.xp_w;
   const int64_t y_plane = job.y_h * job.y_w;
   const int64_t tap_floats = job.cig * W;
   const int64_t block_floats = ntaps_max * tap_floats;
@@ -100,12 +103,12 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
     for (int32_t p = 0; p < pairs; ++p) {
       const AxisTap& th = job.h.taps[ph.tap_begin + p / ntw];
       const AxisTap& tw = job.w.taps[pw.tap_begin + p % ntw];
-      pair_off[p] = th.off * job.xp_w + tw.off;
+      pair_off[p] = th.off * xp_row + tw.off;
       pair_w[p] = (th.t * job.kw + tw.t) * tap_floats;
     }
 
     // Positions, output offsets and valid taps of every tile of the group.
-    const float* xg = job.xp + (n * job.c_in + g * job.cig) * xp_plane;
+    const float* xg = job.xp + n * job.c_in * job.xp_h * job.xp_w + g * job.cig * xp_plane;
     int64_t a_used = 0, c_used = 0, pos_used = 0;
     for (int64_t k = 0; k < t_count; ++k) {
       const ChannelTile& tile = tiles[k];
@@ -116,7 +119,7 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
       int64_t* pin = in_at + pos_used;
       for (int i = 0; i < m; ++i) {
         const int64_t qh = sh.q_begin + (tile.start + i) / width, qw = sw.q_begin + (tile.start + i) % width;
-        pin[i] = qh * job.h.in_step * job.xp_w + qw * job.w.in_step;
+        pin[i] = qh * job.h.in_step * xp_row + qw * job.w.in_step;
         out_at[pos_used + i] = (ph.out_start + qh * job.h.out_step) * job.y_w + pw.out_start + qw * job.w.out_step;
       }
       a_off[k] = a_used;

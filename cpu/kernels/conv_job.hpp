@@ -54,9 +54,11 @@ struct ChannelTile {
 struct ConvJob {
   AxisView h, w;
   int64_t n = 0, c_in = 0, c_out = 0, groups = 1, cig = 0, cog = 0, kh = 1, kw = 1;
-  // Zero-padded input [n][c_in][xp_h][xp_w], readable `slack` floats past its end.
+  // Zero-padded input [n][c_in][xp_h][xp_w] (or [n][xp_h][c_in][xp_w], see rows_outer),
+  // readable `slack` floats past its end.
   const float* xp = nullptr;
   int64_t xp_h = 0, xp_w = 0;
+  bool rows_outer = false;  // xp is [n][xp_h][c_in][xp_w] (channel kernel only)
   float* y = nullptr;
   int64_t y_h = 0, y_w = 0;
   const float* wpack = nullptr;
