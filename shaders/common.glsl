@@ -28,6 +28,12 @@ float load_w(uint i) { return float(w_buf[i]); }
 float load_b(uint i) { return float(b_buf[i]); }
 void store_y(uint i, float v) { y_buf[i] = STORE_T(v); }
 
+#ifdef UPCONV_VEC4_INPUT
+// The input as 4-element vectors (aliases binding 0): one per-lane load instead of four.
+layout(std430, set = 0, binding = 0) readonly buffer InputVec4Buf { STORE_VEC4_T x4_buf[]; };
+vec4 load_x4(uint i4) { return vec4(x4_buf[i4]); }
+#endif
+
 #ifdef UPCONV_VEC4_OUTPUT
 // The output again as 4-element vectors (aliases binding 3), for shaders that write 4 aligned
 // consecutive elements: one vector store instead of four (on lavapipe each store is a loop over

@@ -2,9 +2,14 @@
 // pixel_shuffle (depth -> space) and pixel_unshuffle (space -> depth), modes crd and dcr.
 // Each invocation writes OUT_PER_INV consecutive elements of one output row (coalesced writes);
 // its reads gather from r channels (shuffle) or step by r along the row (unshuffle).
+// Shuffle with input rows of whole vec4s and r <= 4 (p.vec_mode 2, OUT_PER_INV = 4r): one vec4
+// from each of the r source channels, interleaved into r output vec4s. On a CPU driver such as
+// lavapipe every per-lane memory access is a loop over the SIMD lanes, so whole vectors in and
+// out cut those loops fourfold.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #define UPCONV_VEC4_OUTPUT 1
+#define UPCONV_VEC4_INPUT 1
 #include "common.glsl"
 
 layout(constant_id = 3) const uint R = 2;             // factor
@@ -19,7 +24,8 @@ layout(push_constant) uniform Push {
   uint in_h, in_w;
   uint in_c;        // input channels
   uint chunks;      // ceil(out_w / OUT_PER_INV)
-  uint vec4_rows;   // 1 when OUT_PER_INV == 4 and out_w % 4 == 0: whole chunks, 16-byte aligned
+  uint vec_mode;    // 1: OUT_PER_INV == 4 and out_w % 4 == 0 (aligned vec4 stores);
+                    // 2: also in_w % 4 == 0, r <= 4, OUT_PER_INV == 4r (vec4 loads too)
 } p;
 
 void main() {
@@ -37,7 +43,22 @@ void main() {
     // Output (n, oc, oh, ow) <- input (n, dc, oh / r, ow / r) with dc from (oc, i, j).
     uint ih = oh / R, i = oh % R;
     uint wide_c = p.c_out;
-    if (OUT_PER_INV == 4u && p.vec4_rows != 0u) {
+    if (R <= 4u && OUT_PER_INV == 4u * R && p.vec_mode == 2u) {
+      uint iw0 = ow0 / R;  // a multiple of 4
+      vec4 v[4];
+      [[unroll]] for (uint j = 0; j < R; ++j) {
+        uint dc = DCR ? (i * R + j) * wide_c + oc : oc * R * R + i * R + j;
+        v[j] = load_x4((((n * p.in_c + dc) * p.in_h + ih) * p.in_w + iw0) / 4u);
+      }
+      // Output element e of the chunk is input column iw0 + e / r of source j = e % r.
+      [[unroll]] for (uint q = 0; q < R; ++q) {
+        vec4 o;
+        [[unroll]] for (uint k = 0; k < 4u; ++k) o[k] = v[(q * 4u + k) % R][(q * 4u + k) / R];
+        store_y4((out_row + ow0) / 4u + q, o);
+      }
+      return;
+    }
+    if (OUT_PER_INV == 4u && p.vec_mode == 1u) {
       vec4 v;
       [[unroll]] for (uint k = 0; k < 4u; ++k) {
         uint ow = ow0 + k;
@@ -62,7 +83,7 @@ void main() {
     if (DCR) { c = oc % wide_c; ij = oc / wide_c; } else { c = oc / (R * R); ij = oc % (R * R); }
     uint i = ij / R, j = ij % R;
     uint in_row = ((n * wide_c + c) * p.in_h + oh * R + i) * p.in_w + j;
-    if (OUT_PER_INV == 4u && p.vec4_rows != 0u) {
+    if (OUT_PER_INV == 4u && p.vec_mode == 1u) {
       vec4 v;
       [[unroll]] for (uint k = 0; k < 4u; ++k) v[k] = load_x(in_row + (ow0 + k) * R);
       store_y4((out_row + ow0) / 4u, v);

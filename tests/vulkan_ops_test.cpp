@@ -260,6 +260,12 @@ TEST(VulkanOps, PixelShuffleUnshuffle) {
   for (int w : {1, 2, 3, 4, 5, 33})
     cases.push_back(OpCase::pixel_shuffle().channels(8).input(19, w).factor(2).seed(seed++));
   cases.push_back(OpCase::pixel_unshuffle().channels(2).input(64, 66).factor(2).mode(ShuffleMode::dcr).seed(seed++));
+  // Input widths of whole vec4s take the vector-load path for r <= 4 (r = 5: the scalar one);
+  // rows shorter and longer than a workgroup, several rows per workgroup.
+  for (ShuffleMode m : {ShuffleMode::crd, ShuffleMode::dcr})
+    for (int r : {1, 2, 3, 4, 5})
+      for (int w : {4, 8, 68})
+        cases.push_back(OpCase::pixel_shuffle().batch(2).channels(2 * r * r).input(3, w).factor(r).mode(m).seed(seed++));
   check_all(cases);
 }
 

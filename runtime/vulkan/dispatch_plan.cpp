@@ -63,15 +63,23 @@ Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, 
 }
 
 // Rows x planes grid for the permutations: x = chunks of one output row, y = row, z = plane.
+// The 64-invocation workgroup spans several rows when a row has fewer than 64 chunks, so short
+// rows (shuffle_x2: 32 chunks) do not leave lanes idle.
 Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, int64_t planes, const DeviceCaps& caps,
                     const char* what) {
-  const uint64_t gx = (uint64_t(chunks) + kFlatWorkgroup - 1) / kFlatWorkgroup;
-  if (gx > caps.max_workgroup_count[0] || uint64_t(rows) > caps.max_workgroup_count[1] ||
+  uint32_t wx = 1;
+  while (wx < kFlatWorkgroup && wx < chunks) wx *= 2;
+  const uint32_t wy = kFlatWorkgroup / wx;
+  const uint64_t gx = (uint64_t(chunks) + wx - 1) / wx;
+  const uint64_t gy = (uint64_t(rows) + wy - 1) / wy;
+  if (gx > caps.max_workgroup_count[0] || gy > caps.max_workgroup_count[1] ||
       uint64_t(planes) > caps.max_workgroup_count[2])
     return invalid_argument(std::string(what) + ": output of " + std::to_string(planes) + " planes x " +
                             std::to_string(rows) + " rows exceeds the device's workgroup-count limits");
+  d.spec[0].value = wx;
+  d.spec[1].value = wy;
   d.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(gx, 1));
-  d.groups[1] = static_cast<uint32_t>(std::max<int64_t>(rows, 1));
+  d.groups[1] = static_cast<uint32_t>(std::max<uint64_t>(gy, 1));
   d.groups[2] = static_cast<uint32_t>(std::max<int64_t>(planes, 1));
   return Status::success();
 }
@@ -185,13 +193,15 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
                                            const DeviceCaps& caps) {
   Dispatch d;
   d.shader = ShaderId::pixel_shuffle;
+  // Shuffle with whole-vec4 input rows: 4r outputs per invocation from r vec4 loads (mode 2).
+  const bool vec_in = !s.inverse && s.factor <= 4 && in.w % 4 == 0;
+  const uint32_t per_inv = vec_in ? 4 * static_cast<uint32_t>(s.factor) : kOutPerInvocation;
   set_spec(d, kFlatWorkgroup,
-           {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u,
-            kOutPerInvocation});
-  const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
-  const bool vec4_rows = kOutPerInvocation == 4 && out.w % 4 == 0;  // aligned vector stores
+           {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u, per_inv});
+  const uint32_t chunks = ceil_div(out.w, per_inv);
+  const uint32_t vec_mode = vec_in ? 2 : (kOutPerInvocation == 4 && out.w % 4 == 0) ? 1 : 0;
   PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
-      vec4_rows ? 1 : 0);
+      vec_mode);
   UPCONV_RETURN_IF_ERROR(
       set_row_grid(d, chunks, out.h, out.n * out.c, caps, s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
   return std::vector<Dispatch>{std::move(d)};
