@@ -5,7 +5,6 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_ballot : require
-#define UPCONV_VEC4_INPUT 1
 #include "common.glsl"
 #include "conv_common.glsl"
 
@@ -40,9 +39,7 @@ void main() {
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
       }
       uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
-      // Quads of the tile start at ow0 + 4m (ow0 a multiple of POS_TILE) shifted by this offset.
-      bool vec4_x = SW == 1u && POS_TILE % 4u == 0u && p.in_w % 4u == 0u && ((int(tw * DW) - p.pad_left) & 3) == 0;
-      accumulate_tap(x_row, w_at, xi, ok, vec4_x);
+      accumulate_tap(x_row, w_at, xi, ok);
     }
   }
   if (in_range) store_tile(n, g, co0, oh, ow0, 1u);

@@ -62,28 +62,12 @@ float weight_at(uint w_at, uint c, float shared_w) {
 // x_row: flat index of (n, g*cin_pg, ih, 0); w_at: flat index of (g, th, tw, 0, co0).
 // xi are clamped (always in-bounds) column indices; ok says which are real (padding taps and
 // rows add 0).
-// vec4_x (uniform across the dispatch): the caller guarantees POS_TILE % 4 == 0, in_w % 4 == 0
-// and columns xi[4m..4m+3] consecutive from a multiple of 4 when in range, so each quad is
-// either wholly real or wholly padding and is read as one vec4. On lavapipe every per-lane
-// load is a scalar loop over the SIMD lanes: this cuts the input loads fourfold.
-void load_inputs(uint x_row, uint xi[POS_TILE], bool ok[POS_TILE], bool vec4_x, out float xv[POS_TILE]) {
-  if (vec4_x) {
-    [[unroll]] for (uint m = 0; m < POS_TILE / 4u; ++m) {
-      // An out-of-range quad's clamped start may be unaligned: / 4 rounds it down, in bounds.
-      vec4 v = ok[4u * m] ? load_x4((x_row + xi[4u * m]) / 4u) : vec4(0.0);
-      [[unroll]] for (uint e = 0; e < 4u; ++e) xv[4u * m + e] = v[e];
-    }
-  } else {
-    [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
-  }
-}
-
-void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE], bool vec4_x) {
+void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE]) {
   uint x_plane = p.in_h * p.in_w;
   uint lane = W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xv[POS_TILE];
-    load_inputs(x_row, xi, ok, vec4_x, xv);
+    [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
     [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_SHARE) {
       // One load per W_SHARE weights (lane l loads weight c0 + l).
       float shared_w = W_SHARE > 1u ? load_w(w_at + c0 + min(lane, CO_TILE - 1u - c0)) : 0.0;

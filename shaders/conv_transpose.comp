@@ -13,7 +13,6 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_ballot : require
-#define UPCONV_VEC4_INPUT 1
 #include "common.glsl"
 #include "conv_common.glsl"
 
@@ -59,19 +58,9 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint tap_stride = p.cin_pg * p.cout_pg_padded;
   uint w_row = ((g * KH + th) * KW + tw0) * tap_stride + co0;
   uint lane = W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
-  // Whole-vec4 window (uniform: lo is the same for every invocation of a phase, up to
-  // multiples of POS_TILE): see load_inputs in conv_common.glsl.
-  bool vec4_x = WINDOW % 4u == 0u && POS_TILE % 4u == 0u && p.in_w % 4u == 0u && (lo & 3) == 0;
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xw[WINDOW];
-    if (vec4_x) {
-      [[unroll]] for (uint m = 0; m < WINDOW / 4u; ++m) {
-        vec4 v = ok[4u * m] ? load_x4((x_row + xi[4u * m]) / 4u) : vec4(0.0);
-        [[unroll]] for (uint e = 0; e < 4u; ++e) xw[4u * m + e] = v[e];
-      }
-    } else {
-      [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
-    }
+    [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
     [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw) {
       if (tw0 + mw * SW < KW) {
         uint w_at = w_row + mw * SW * tap_stride;
@@ -145,7 +134,7 @@ void main() {
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
       }
       uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
-      accumulate_tap(x_row, w_at, xi, ok, false);
+      accumulate_tap(x_row, w_at, xi, ok);
     }
   }
   if (in_range) store_tile(n, g, co0, oh, qw + SW * jw0, SW);
