@@ -4,8 +4,9 @@
 #   upconv_add_shaders(TARGET <lib> SHADERS conv.comp conv_transpose.comp ...
 #                      [SOURCE_DIR <dir>] [INCLUDE_DIRS <dirs...>])
 #
-# For each shader two variants are built, one custom command each: fp32 storage and fp16
-# storage (-DUPCONV_FP16=1). glslang writes a depfile, so editing an include (common.glsl)
+# For each shader four variants are built, one custom command each: fp32 or fp16 storage
+# (-DUPCONV_FP16=1), each with subgroup operations or without them (-DUPCONV_NO_SUBGROUP=1, for
+# devices without subgroup ballot in compute shaders). glslang writes a depfile, so editing an include (common.glsl)
 # rebuilds exactly its users. The target gets
 #   ${CMAKE_BINARY_DIR}/generated/upconv/shaders.hpp   (ShaderId enum, Storage, spirv(), name())
 #   ${CMAKE_BINARY_DIR}/generated/upconv/shaders.cpp   (the word arrays)
@@ -41,10 +42,13 @@ function(upconv_add_shaders)
   foreach(shader IN LISTS ARG_SHADERS)
     get_filename_component(id ${shader} NAME_WE)
     set(src ${ARG_SOURCE_DIR}/${shader})
-    foreach(storage fp32 fp16)
+    foreach(storage fp32 fp16 fp32_nosg fp16_nosg)
       set(defines "")
-      if(storage STREQUAL "fp16")
-        set(defines -DUPCONV_FP16=1)
+      if(storage MATCHES "^fp16")
+        list(APPEND defines -DUPCONV_FP16=1)
+      endif()
+      if(storage MATCHES "_nosg$")
+        list(APPEND defines -DUPCONV_NO_SUBGROUP=1)
       endif()
       set(spv ${spv_dir}/${id}.${storage}.spv)
       set(inc ${gen_dir}/${id}.${storage}.inc)
@@ -66,7 +70,8 @@ function(upconv_add_shaders)
     endforeach()
     string(APPEND enum_lines "  ${id},\n")
     string(APPEND table_lines
-           "    {{k_${id}_fp32, std::size(k_${id}_fp32)}, {k_${id}_fp16, std::size(k_${id}_fp16)}},\n")
+           "    {{k_${id}_fp32, std::size(k_${id}_fp32)}, {k_${id}_fp16, std::size(k_${id}_fp16)},\n"
+           "     {k_${id}_fp32_nosg, std::size(k_${id}_fp32_nosg)}, {k_${id}_fp16_nosg, std::size(k_${id}_fp16_nosg)}},\n")
     string(APPEND name_lines "    \"${id}\",\n")
   endforeach()
 
@@ -92,8 +97,9 @@ struct Spirv {
   size_t word_count;
 };
 
-/// The SPIR-V of one shader variant (never null for id < count).
-Spirv spirv(ShaderId id, Storage storage);
+/// The SPIR-V of one shader variant (never null for id < count). `subgroups` false: the variant
+/// that uses no subgroup operations (the planner must then not share weights across lanes).
+Spirv spirv(ShaderId id, Storage storage, bool subgroups = true);
 /// The shader's file name without extension (\"?\" for an invalid id).
 const char* name(ShaderId id);
 
@@ -107,16 +113,16 @@ const char* name(ShaderId id);
 namespace upconv::detail::shaders {
 namespace {
 ${array_lines}
-const Spirv kTable[][2] = {
+const Spirv kTable[][4] = {
 ${table_lines}};
 const char* const kNames[] = {
 ${name_lines}};
 }  // namespace
 
-Spirv spirv(ShaderId id, Storage storage) {
+Spirv spirv(ShaderId id, Storage storage, bool subgroups) {
   const auto i = static_cast<uint32_t>(id);
   if (i >= static_cast<uint32_t>(ShaderId::count)) return {nullptr, 0};
-  return kTable[i][storage == Storage::fp16 ? 1 : 0];
+  return kTable[i][(storage == Storage::fp16 ? 1 : 0) + (subgroups ? 0 : 2)];
 }
 
 const char* name(ShaderId id) {

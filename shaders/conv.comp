@@ -4,7 +4,9 @@
 // zero padding are skipped per row (ih) and masked per position (iw).
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifndef UPCONV_NO_SUBGROUP
 #extension GL_KHR_shader_subgroup_ballot : require
+#endif
 #include "common.glsl"
 #include "conv_common.glsl"
 

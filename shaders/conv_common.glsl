@@ -42,7 +42,20 @@ float acc[CO_TILE * POS_TILE];
 // subgroup, cutting the weight-load cost by W_SHARE. The planner sets W_SHARE <= the subgroup
 // size (1 disables it). This is why no invocation returns early or skips a tap on its own: every
 // lane of the subgroup must take part in each broadcast (masking happens through `ok`).
+// Built with -DUPCONV_NO_SUBGROUP for devices without subgroup ballot in compute shaders; the
+// planner then sets W_SHARE = 1 and every lane loads its own weights.
+uint weight_share_lane() {
+#ifdef UPCONV_NO_SUBGROUP
+  return 0u;
+#else
+  return W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
+#endif
+}
+
 float weight_at(uint w_at, uint c, float shared_w) {
+#ifdef UPCONV_NO_SUBGROUP
+  return load_w(w_at + c);
+#else
   if (W_SHARE <= 1u) return load_w(w_at + c);
   // subgroupBroadcast needs a constant lane; c is constant once the caller's loop is unrolled,
   // so the driver folds this switch.
@@ -56,6 +69,7 @@ float weight_at(uint w_at, uint c, float shared_w) {
     case 6u: return subgroupBroadcast(shared_w, 6u);
     default: return subgroupBroadcast(shared_w, 7u);
   }
+#endif
 }
 
 // Adds sum over ci in the group of w[tap][ci][co0 + c] * x[n, g*cin_pg + ci, ih, xi[k]] into acc.
@@ -64,7 +78,7 @@ float weight_at(uint w_at, uint c, float shared_w) {
 // rows add 0).
 void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE]) {
   uint x_plane = p.in_h * p.in_w;
-  uint lane = W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
+  uint lane = weight_share_lane();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xv[POS_TILE];
     [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;

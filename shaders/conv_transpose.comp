@@ -12,7 +12,9 @@
 // consecutive j, i.e. consecutive input columns.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#ifndef UPCONV_NO_SUBGROUP
 #extension GL_KHR_shader_subgroup_ballot : require
+#endif
 #include "common.glsl"
 #include "conv_common.glsl"
 
@@ -57,7 +59,7 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint x_plane = p.in_h * p.in_w;
   uint tap_stride = p.cin_pg * p.cout_pg_padded;
   uint w_row = ((g * KH + th) * KW + tw0) * tap_stride + co0;
-  uint lane = W_SHARE > 1u ? gl_SubgroupInvocationID % W_SHARE : 0u;
+  uint lane = weight_share_lane();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xw[WINDOW];
     [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;

@@ -4,6 +4,7 @@
 // The shaders' numerical behaviour is tested on lavapipe by vulkan_ops_test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "runtime/vulkan/dispatch_plan.hpp"
@@ -117,11 +118,60 @@ TEST(VulkanDispatchPlan, ShaderNamesMatchIds) {
   EXPECT_STREQ(shaders::name(shaders::ShaderId::conv_transpose), "conv_transpose");
   EXPECT_STREQ(shaders::name(shaders::ShaderId::pixel_shuffle), "pixel_shuffle");
   for (uint32_t i = 0; i < static_cast<uint32_t>(shaders::ShaderId::count); ++i)
+    for (auto storage : {shaders::Storage::fp32, shaders::Storage::fp16})
+      for (bool subgroups : {true, false}) {
+        const auto s = shaders::spirv(static_cast<shaders::ShaderId>(i), storage, subgroups);
+        ASSERT_NE(s.words, nullptr);
+        ASSERT_GT(s.word_count, 5u);
+        EXPECT_EQ(s.words[0], 0x07230203u) << "SPIR-V magic, shader " << shaders::name(static_cast<shaders::ShaderId>(i));
+      }
+}
+
+// The conv shaders' W_SHARE spec constant (id 14): lanes sharing one weight load through
+// subgroupBroadcast. Without subgroup ballot it must be 1 (the no-subgroup variant ignores it).
+uint32_t weight_share_of(const Dispatch& d) {
+  for (const auto& c : d.spec)
+    if (c.id == 14) return c.value;
+  return 0;
+}
+
+TEST(VulkanDispatchPlan, NoWeightSharingWithoutSubgroupBallot) {
+  DeviceCaps caps;
+  caps.subgroup_size = 32;
+  const Dims4 in{1, 16, 8, 8};
+  for (bool transposed : {false, true}) {
+    ConvDesc c = conv_desc(transposed, 16, 64, 1, 3, 1, 1);
+    caps.subgroup_broadcast = true;
+    auto with = plan_dispatches(c, in, c.output_dims(in), caps);
+    ASSERT_TRUE(with.ok());
+    EXPECT_EQ(weight_share_of(with->front()), 8u);
+    caps.subgroup_broadcast = false;
+    auto without = plan_dispatches(c, in, c.output_dims(in), caps);
+    ASSERT_TRUE(without.ok());
+    EXPECT_EQ(weight_share_of(without->front()), 1u);
+  }
+}
+
+// OpCapability operands of a SPIR-V module.
+std::vector<uint32_t> capabilities(const shaders::Spirv& s) {
+  std::vector<uint32_t> caps;
+  for (size_t i = 5; i < s.word_count;) {
+    const uint32_t count = s.words[i] >> 16, opcode = s.words[i] & 0xffffu;
+    if (count == 0) break;
+    if (opcode == 17 && count >= 2) caps.push_back(s.words[i + 1]);  // OpCapability
+    i += count;
+  }
+  return caps;
+}
+
+TEST(VulkanDispatchPlan, NoSubgroupVariantsDeclareNoSubgroupCapability) {
+  constexpr uint32_t kGroupNonUniformBallot = 64;
+  for (auto id : {shaders::ShaderId::conv, shaders::ShaderId::conv_transpose})
     for (auto storage : {shaders::Storage::fp32, shaders::Storage::fp16}) {
-      const auto s = shaders::spirv(static_cast<shaders::ShaderId>(i), storage);
-      ASSERT_NE(s.words, nullptr);
-      ASSERT_GT(s.word_count, 5u);
-      EXPECT_EQ(s.words[0], 0x07230203u) << "SPIR-V magic, shader " << shaders::name(static_cast<shaders::ShaderId>(i));
+      const auto with = capabilities(shaders::spirv(id, storage, true));
+      const auto without = capabilities(shaders::spirv(id, storage, false));
+      EXPECT_NE(std::find(with.begin(), with.end(), kGroupNonUniformBallot), with.end()) << shaders::name(id);
+      EXPECT_EQ(std::find(without.begin(), without.end(), kGroupNonUniformBallot), without.end()) << shaders::name(id);
     }
 }
 

@@ -99,6 +99,20 @@ void check_all(const std::vector<OpCase>& cases, bool fp16 = true) {
   }
 }
 
+// The conv shaders share weight loads through subgroupBroadcast where the device has subgroup
+// ballot (lavapipe has: that path must be tested), and use their variant without subgroup
+// operations when UPCONV_VULKAN_NO_SUBGROUPS is set (the VulkanOpsWithoutSubgroups ctest run,
+// which also sets UPCONV_TEST_EXPECT_NO_SUBGROUPS so that this test fails if the switch is lost).
+TEST(VulkanOps, SubgroupUseFollowsTheDeviceAndTheEnvironment) {
+  auto* dev = detail::vk::device_of(context(Precision::fp32));
+  ASSERT_NE(dev, nullptr);
+  EXPECT_TRUE(dev->properties().subgroup_ballot) << "lavapipe reports subgroup ballot in compute shaders";
+  const char* off = std::getenv("UPCONV_VULKAN_NO_SUBGROUPS");
+  const bool forced_off = off && *off && std::string(off) != "0";
+  EXPECT_EQ(dev->subgroup_broadcast(), dev->properties().subgroup_ballot && !forced_off);
+  if (std::getenv("UPCONV_TEST_EXPECT_NO_SUBGROUPS")) EXPECT_FALSE(dev->subgroup_broadcast());
+}
+
 // ---------------------------------------------------------------------------------------------
 // conv_transpose
 

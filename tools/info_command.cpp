@@ -35,7 +35,8 @@ void print_vulkan_devices() {
               << d.max_workgroup_size[2] << ", invocations " << d.max_workgroup_invocations << ", count max "
               << d.max_workgroup_count[0] << "x" << d.max_workgroup_count[1] << "x" << d.max_workgroup_count[2] << "\n"
               << "      shared memory " << d.max_shared_memory_bytes << " B, push constants "
-              << d.max_push_constants_bytes << " B, subgroup " << d.subgroup_size << "\n"
+              << d.max_push_constants_bytes << " B, subgroup " << d.subgroup_size
+              << (d.subgroup_ballot ? " (ballot: yes)" : " (ballot: no)") << "\n"
               << "      fp16 storage (storageBuffer16BitAccess): " << (d.storage_buffer_16bit ? "yes" : "no")
               << ", timestamps: ";
     if (d.timestamp_valid_bits)

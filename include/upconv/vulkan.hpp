@@ -34,6 +34,7 @@ struct VulkanDeviceInfo {
   uint32_t max_shared_memory_bytes = 0;
   uint32_t max_push_constants_bytes = 0;
   uint32_t subgroup_size = 0;
+  bool subgroup_ballot = false;        ///< subgroup ballot in compute shaders (conv lanes share weight loads)
   bool storage_buffer_16bit = false;   ///< fp16 storage (--precision fp16) is available
   float timestamp_period_ns = 0.0f;    ///< nanoseconds per timestamp tick
   uint32_t timestamp_valid_bits = 0;   ///< of the compute queue family; 0 = no GPU timing

@@ -126,6 +126,7 @@ ConvTiles choose_tiles(const ConvDesc& d) {
 // than the subgroup, the channel tile, or the 8 lanes the shader's broadcast covers.
 uint32_t weight_share(const ConvTiles& t, const DeviceCaps& caps) {
   uint32_t share = 1;
+  if (!caps.subgroup_broadcast) return share;
   while (share * 2 <= std::min<uint32_t>({caps.subgroup_size, t.co_tile, 8})) share *= 2;
   return share;
 }

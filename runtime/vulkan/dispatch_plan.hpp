@@ -44,6 +44,9 @@ struct DeviceCaps {
   uint32_t max_workgroup_count[3] = {65535, 65535, 65535};
   uint32_t max_shared_memory = 16384;
   uint32_t subgroup_size = 1;
+  // Subgroup ballot (subgroupBroadcast) in compute shaders; without it the shaders are the
+  // variants built without subgroup operations and lanes share no weight loads.
+  bool subgroup_broadcast = false;
   bool fp16_storage = false;
 };
 

@@ -156,6 +156,8 @@ DeviceProperties query_properties(const InstanceFunctions& ifn, VkPhysicalDevice
   if (has_driver_props) subgroup.pNext = &driver;
   ifn.vkGetPhysicalDeviceProperties2(physical, &props2);
   out.subgroup_size = subgroup.subgroupSize;
+  out.subgroup_ballot = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0 &&
+                        (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_BALLOT_BIT) != 0;
   out.driver = has_driver_props ? std::string(driver.driverName) + " (" + driver.driverInfo + ")"
                                 : "driver version " + std::to_string(out.core.driverVersion);
 
@@ -207,6 +209,7 @@ Result<std::vector<VulkanDeviceInfo>> enumerate_devices() {
     d.max_shared_memory_bytes = l.maxComputeSharedMemorySize;
     d.max_push_constants_bytes = l.maxPushConstantsSize;
     d.subgroup_size = props.subgroup_size;
+    d.subgroup_ballot = props.subgroup_ballot;
     d.storage_buffer_16bit = props.storage_buffer_16bit;
     d.timestamp_period_ns = l.timestampPeriod;
     compute_queue_family(*ifn, p, &d.timestamp_valid_bits);
@@ -325,6 +328,7 @@ Status VulkanDevice::create_device(uint32_t index, const std::vector<VkPhysicalD
 
 Status VulkanDevice::finish_setup(const ContextOptions& options) {
   if (!props_.core.limits.timestampComputeAndGraphics) timestamp_valid_bits_ = 0;
+  subgroup_broadcast_ = props_.subgroup_ballot && !env_flag("UPCONV_VULKAN_NO_SUBGROUPS");
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)
     return Status(StatusCode::unsupported, name() + " allows only " +

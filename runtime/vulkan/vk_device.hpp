@@ -45,6 +45,7 @@ Result<uint32_t> choose_device(const std::vector<DeviceCandidate>& devices, cons
 struct DeviceProperties {
   VkPhysicalDeviceProperties core{};
   uint32_t subgroup_size = 0;
+  bool subgroup_ballot = false;       // subgroup ballot operations in compute shaders
   bool storage_buffer_16bit = false;  // supported by the physical device
   std::string driver;                 // name + info where reported
 };
@@ -74,6 +75,9 @@ class VulkanDevice {
   const VkPhysicalDeviceMemoryProperties& memory_properties() const noexcept { return memory_props_; }
   /// 16-bit storage is enabled on the logical device.
   bool fp16_storage() const noexcept { return fp16_enabled_; }
+  /// Subgroup ballot in compute shaders, unless UPCONV_VULKAN_NO_SUBGROUPS is set (a workaround
+  /// for drivers whose subgroup operations misbehave; also how tests cover that path).
+  bool subgroup_broadcast() const noexcept { return subgroup_broadcast_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
@@ -117,6 +121,7 @@ class VulkanDevice {
   VkQueue queue_ = VK_NULL_HANDLE;
   std::mutex queue_mutex_;
   bool fp16_enabled_ = false;
+  bool subgroup_broadcast_ = false;
   uint32_t timestamp_valid_bits_ = 0;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineStore> pipelines_;

@@ -95,6 +95,7 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   caps_.max_workgroup_invocations = limits.maxComputeWorkGroupInvocations;
   caps_.max_shared_memory = limits.maxComputeSharedMemorySize;
   caps_.subgroup_size = dev.properties().subgroup_size;
+  caps_.subgroup_broadcast = dev.subgroup_broadcast();
   caps_.fp16_storage = fp16();
   const auto type = dev.properties().core.deviceType;
   unified_memory_ = (type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || type == VK_PHYSICAL_DEVICE_TYPE_CPU) &&
@@ -168,7 +169,7 @@ Status VulkanKernel::build_pipelines_for_representative_shape() {
   for (const Dispatch& d : *dispatches) {
     PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
     for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
-    const shaders::Spirv code = shaders::spirv(d.shader, storage_);
+    const shaders::Spirv code = shaders::spirv(d.shader, storage_, caps_.subgroup_broadcast);
     auto pipeline = device_->pipelines().get(key, {code.words, code.word_count});
     if (!pipeline.ok()) return pipeline.status();
   }
@@ -251,7 +252,7 @@ Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
     const Dispatch& d = dispatches[i];
     PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
     for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
-    const shaders::Spirv code = shaders::spirv(d.shader, storage_);
+    const shaders::Spirv code = shaders::spirv(d.shader, storage_, caps_.subgroup_broadcast);
     if (!code.words) return Status(StatusCode::internal, "no SPIR-V for shader " + std::to_string(key.shader));
     auto pipeline = store.get(key, {code.words, code.word_count});
     if (!pipeline.ok()) return pipeline.status();
