@@ -12,7 +12,7 @@
 
 void main() {
   // z: (n, g, co tile)
-  uint z = gl_WorkGroupID.z;
+  uint z = gl_WorkGroupID.z + p.z_base;
   uint co_tile = z % p.co_tiles;
   uint g = (z / p.co_tiles) % p.groups;
   uint n = z / (p.co_tiles * p.groups);

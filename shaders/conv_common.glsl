@@ -30,6 +30,7 @@ layout(push_constant) uniform Push {
   uint groups, cin_pg, cout_pg, cout_pg_padded, co_tiles;
   uint rows;     // conv_transpose: output rows per phase (ceil(out_h / SH)); conv: unused
   uint w_tiles;  // tiles of POS_TILE positions along W (per phase for conv_transpose)
+  uint z_base;   // first workgroup z of this dispatch (a launch is split at the device's z limit)
 } p;
 
 layout(constant_id = 14) const uint W_SHARE = 1;  // lanes that share one weight load (see below)

@@ -86,7 +86,7 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
 
 void main() {
   // z: (n, g, co tile, qh, qw)
-  uint z = gl_WorkGroupID.z;
+  uint z = gl_WorkGroupID.z + p.z_base;
   uint qw = z % SW;
   z /= SW;
   uint qh = z % SH;

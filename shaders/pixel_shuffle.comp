@@ -26,6 +26,7 @@ layout(push_constant) uniform Push {
   uint chunks;      // ceil(out_w / OUT_PER_INV)
   uint vec_mode;    // 1: OUT_PER_INV == 4 and out_w % 4 == 0 (aligned vec4 stores);
                     // 2: also in_w % 4 == 0, r <= 4, OUT_PER_INV == 4r (vec4 loads too)
+  uint plane_base;  // first plane of this dispatch (a launch is split at the device's z limit)
 } p;
 
 void main() {
@@ -33,7 +34,7 @@ void main() {
   // run-time value per invocation (a CPU driver such as lavapipe scalarizes those per lane).
   uint chunk = gl_GlobalInvocationID.x;
   uint oh = gl_GlobalInvocationID.y;
-  uint plane = gl_GlobalInvocationID.z;
+  uint plane = gl_GlobalInvocationID.z + p.plane_base;
   if (chunk >= p.chunks || oh >= p.out_h) return;
   if (plane >= p.planes) return;
   uint n = plane / p.c_out, oc = plane % p.c_out;

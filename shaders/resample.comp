@@ -15,6 +15,7 @@ layout(push_constant) uniform Push {
   uint out_h, out_w;
   uint in_h, in_w;
   uint chunks;  // ceil(out_w / OUT_PER_INV)
+  uint plane_base;  // first plane of this dispatch (a launch is split at the device's z limit)
 } p;
 
 void main() {
@@ -22,7 +23,7 @@ void main() {
   // run-time value per invocation (a CPU driver such as lavapipe scalarizes those per lane).
   uint chunk = gl_GlobalInvocationID.x;
   uint oh = gl_GlobalInvocationID.y;
-  uint plane = gl_GlobalInvocationID.z;
+  uint plane = gl_GlobalInvocationID.z + p.plane_base;
   if (chunk >= p.chunks || oh >= p.out_h) return;
   if (plane >= p.planes) return;
   uint ih = oh / FH;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "runtime/vulkan/dispatch_plan.hpp"
@@ -125,6 +126,32 @@ TEST(VulkanDispatchPlan, ShaderNamesMatchIds) {
         ASSERT_GT(s.word_count, 5u);
         EXPECT_EQ(s.words[0], 0x07230203u) << "SPIR-V magic, shader " << shaders::name(static_cast<shaders::ShaderId>(i));
       }
+}
+
+// A launch with more workgroups along z than the device allows is cut into parts whose last
+// push-constant word is their first z; only the first part waits on earlier dispatches.
+TEST(VulkanDispatchPlan, LaunchesSplitAlongZAtTheDeviceLimit) {
+  DeviceCaps caps;
+  caps.max_workgroup_count[2] = 4;
+  ConvDesc c = conv_desc(false, 10, 10, 10, 1, 1, 1);  // depthwise: z = n x groups = 10
+  const Dims4 in{1, 10, 3, 3};
+  auto parts = plan_dispatches(c, in, c.output_dims(in), caps);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 3u);
+  const uint32_t want_groups[] = {4, 4, 2}, want_base[] = {0, 4, 8};
+  for (size_t i = 0; i < 3; ++i) {
+    const Dispatch& d = (*parts)[i];
+    EXPECT_EQ(d.groups[2], want_groups[i]);
+    uint32_t base = 0;
+    std::memcpy(&base, d.push.data() + d.push_size - 4, 4);
+    EXPECT_EQ(base, want_base[i]);
+    EXPECT_EQ(d.after_previous, i == 0);
+  }
+  auto shuffle = plan_dispatches(ShuffleDesc{.factor = 2}, Dims4{3, 8, 2, 2}, Dims4{3, 2, 4, 4}, caps);
+  ASSERT_TRUE(shuffle.ok());
+  ASSERT_EQ(shuffle->size(), 2u);  // 6 planes
+  EXPECT_EQ((*shuffle)[1].groups[2], 2u);
+  expect_within_caps(*shuffle, caps, "shuffle");
 }
 
 // The conv shaders' W_SHARE spec constant (id 14): lanes sharing one weight load through

@@ -259,6 +259,25 @@ TEST(VulkanOps, RandomConvSweep) {
   check_all(cases, kFp32Only);
 }
 
+// Launches with more workgroups along z than the device allows (lavapipe: 65535) run as several
+// dispatches, each offset by its first z: batch x channels (x stride phases) is not capped.
+TEST(VulkanOps, LaunchesBeyondTheWorkgroupCountLimitAreSplit) {
+  auto* dev = detail::vk::device_of(context(Precision::fp32));
+  ASSERT_NE(dev, nullptr);
+  const int64_t z_limit = dev->limits().maxComputeWorkGroupCount[2];
+  ASSERT_LE(z_limit, int64_t{1} << 20) << "test sized for a device limit of at most 2^20";
+  const int64_t planes = z_limit + 3;
+  std::vector<OpCase> cases;
+  cases.push_back(OpCase::pixel_shuffle().channels(4 * planes).input(1, 1).factor(2).seed(1500));
+  cases.push_back(OpCase::upsample_nearest2d().channels(planes).input(1, 2).seed(1501));
+  // Depthwise: z = groups (one channel tile each), and x 4 stride phases for conv_transpose.
+  cases.push_back(OpCase::conv2d().channels(planes, planes).groups(planes).kernel(1, 2).input(2, 3).seed(1502));
+  const int64_t g = z_limit / 4 + 2;
+  cases.push_back(
+      OpCase::conv_transpose2d().channels(g, g).groups(g).kernel(2, 2).stride(2).input(1, 2).seed(1503));
+  check_all(cases, kFp32Only);
+}
+
 // ---------------------------------------------------------------------------------------------
 // permutations and copies
 

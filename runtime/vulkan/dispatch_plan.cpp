@@ -62,7 +62,8 @@ Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, 
   return Status::success();
 }
 
-// Rows x planes grid for the permutations: x = chunks of one output row, y = row, z = plane.
+// Rows x planes grid for the permutations: x = chunks of one output row, y = row, z = plane
+// (the caller splits z with split_z).
 // The 64-invocation workgroup spans several rows when a row has fewer than 64 chunks, so short
 // rows (shuffle_x2: 32 chunks) do not leave lanes idle.
 Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, int64_t planes, const DeviceCaps& caps,
@@ -72,16 +73,32 @@ Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, int64_t planes, 
   const uint32_t wy = kFlatWorkgroup / wx;
   const uint64_t gx = (uint64_t(chunks) + wx - 1) / wx;
   const uint64_t gy = (uint64_t(rows) + wy - 1) / wy;
-  if (gx > caps.max_workgroup_count[0] || gy > caps.max_workgroup_count[1] ||
-      uint64_t(planes) > caps.max_workgroup_count[2])
-    return invalid_argument(std::string(what) + ": output of " + std::to_string(planes) + " planes x " +
-                            std::to_string(rows) + " rows exceeds the device's workgroup-count limits");
+  if (gx > caps.max_workgroup_count[0] || gy > caps.max_workgroup_count[1])
+    return invalid_argument(std::string(what) + ": output rows of " + std::to_string(chunks) + " chunks x " +
+                            std::to_string(rows) + " rows exceed the device's workgroup-count limits");
   d.spec[0].value = wx;
   d.spec[1].value = wy;
   d.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(gx, 1));
   d.groups[1] = static_cast<uint32_t>(std::max<uint64_t>(gy, 1));
-  d.groups[2] = static_cast<uint32_t>(std::max<int64_t>(planes, 1));
+  (void)planes;  // z: see split_z
   return Status::success();
+}
+
+// A launch of `z` workgroups along z, cut into parts of at most the device's limit: each part
+// carries its first z in the last push-constant word (the shaders add it to gl_WorkGroupID.z),
+// so batch x channels is not limited by maxComputeWorkGroupCount[2] (65535 on many GPUs).
+std::vector<Dispatch> split_z(const Dispatch& d, uint64_t z, const DeviceCaps& caps) {
+  std::vector<Dispatch> parts;
+  const uint64_t max_z = std::max<uint32_t>(caps.max_workgroup_count[2], 1);
+  for (uint64_t base = 0; base == 0 || base < z; base += max_z) {
+    Dispatch part = d;
+    part.groups[2] = static_cast<uint32_t>(std::max<uint64_t>(std::min(max_z, z - base), 1));
+    const auto word = static_cast<uint32_t>(base);
+    std::memcpy(part.push.data() + part.push_size - 4, &word, 4);
+    part.after_previous = base == 0;
+    parts.push_back(std::move(part));
+  }
+  return parts;
 }
 
 // Every index the shaders compute is a uint32; reject tensors that would overflow it.
@@ -170,19 +187,18 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   PushWriter w(disp);
   w.u32(in.n).u32(d.c_in).u32(in.h).u32(in.w).u32(d.c_out).u32(out.h).u32(out.w);
   w.i32(d.pad_top).i32(d.pad_left).u32(d.groups).u32(d.c_in_per_group()).u32(d.c_out_per_group());
-  w.u32(t.cout_pg_padded).u32(co_tiles).u32(rows).u32(w_tiles);
+  w.u32(t.cout_pg_padded).u32(co_tiles).u32(rows).u32(w_tiles).u32(0 /* z_base, see split_z */);
   const char* what = d.transposed ? "conv_transpose" : "conv";
   // Small spatial extents (dcgan_g2: 8 invocations per phase) get a smaller workgroup: idle lanes
   // are not free, they run the loops too (see W_SHARE).
   const uint32_t wg = conv_workgroup(uint64_t(rows) * w_tiles, caps);
   disp.spec[0].value = wg;
   UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what, wg));
-  if (z > caps.max_workgroup_count[2])
+  // z = batch x groups x channel tiles x stride phases, cut at the device limit.
+  if (z > std::numeric_limits<uint32_t>::max())
     return invalid_argument(std::string(what) + ": batch x groups x channel tiles x stride phases = " +
-                            std::to_string(z) + " exceeds the device's workgroup-count limit " +
-                            std::to_string(caps.max_workgroup_count[2]));
-  disp.groups[2] = static_cast<uint32_t>(z);
-  return std::vector<Dispatch>{std::move(disp)};
+                            std::to_string(z) + " exceeds 2^32 - 1");
+  return split_z(disp, z, caps);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,10 +218,10 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   const uint32_t chunks = ceil_div(out.w, per_inv);
   const uint32_t vec_mode = vec_in ? 2 : (kOutPerInvocation == 4 && out.w % 4 == 0) ? 1 : 0;
   PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
-      vec_mode);
+      vec_mode).u32(0 /* plane_base, see split_z */);
   UPCONV_RETURN_IF_ERROR(
       set_row_grid(d, chunks, out.h, out.n * out.c, caps, s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
-  return std::vector<Dispatch>{std::move(d)};
+  return split_z(d, uint64_t(out.n) * out.c, caps);
 }
 
 Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& in, const Dims4& out,
@@ -216,10 +232,10 @@ Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& 
            {static_cast<uint32_t>(r.factor_h), static_cast<uint32_t>(r.factor_w), r.zero_insert ? 1u : 0u,
             kOutPerInvocation});
   const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
-  PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks);
+  PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks).u32(0 /* plane_base */);
   UPCONV_RETURN_IF_ERROR(
       set_row_grid(d, chunks, out.h, out.n * out.c, caps, r.zero_insert ? "bed_of_nails2d" : "upsample_nearest2d"));
-  return std::vector<Dispatch>{std::move(d)};
+  return split_z(d, uint64_t(out.n) * out.c, caps);
 }
 
 // max_unpool2d in three passes over the output viewed as uint32 (see shaders/max_unpool2d.comp):

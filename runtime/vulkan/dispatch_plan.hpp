@@ -35,6 +35,9 @@ struct Dispatch {
   std::array<uint8_t, kPushConstantBytes> push{};
   uint32_t push_size = 0;
   uint32_t groups[3] = {1, 1, 1};
+  // Reads what the previous dispatch of the list wrote (a barrier goes between them); false for
+  // the later parts of a launch split along z, which touch disjoint outputs.
+  bool after_previous = true;
 };
 
 /// The device limits the planner respects.

@@ -256,7 +256,7 @@ Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
     if (!code.words) return Status(StatusCode::internal, "no SPIR-V for shader " + std::to_string(key.shader));
     auto pipeline = store.get(key, {code.words, code.word_count});
     if (!pipeline.ok()) return pipeline.status();
-    if (i > 0)  // the previous dispatch's writes feed this one (e.g. zero-fill, then scatter)
+    if (i > 0 && d.after_previous)  // the previous dispatch's writes feed this one (zero-fill, then scatter)
       compute_barrier(*fn_, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
     fn_->vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, *pipeline);
