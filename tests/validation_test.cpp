@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -211,6 +212,22 @@ TEST(Validation, StorageThatDisagreesWithTheShapeIsAnError) {
   IndexTensor idx({1, 1, 2, 2});
   idx.storage().clear();
   EXPECT_TRUE(rejected(unpool->run(filled({1, 1, 2, 2}), idx, y), {"indices", "0 elements"}));
+}
+
+// Every index must name an element of its (n, c) output plane (4 x 4 here); the check looks at
+// 32-bit halves, so values whose low half alone would be in range are rejected too.
+TEST(Validation, UnpoolIndicesOutsideThePlane) {
+  auto ctx = cpu();
+  auto unpool = make_max_unpool2d(ctx, {.kernel = {2, 2}});
+  ASSERT_TRUE(unpool.ok());
+  Tensor y;
+  for (int64_t bad : {int64_t{-1}, int64_t{16}, (int64_t{1} << 32) + 3, int64_t{-4294967296}, INT64_MIN}) {
+    IndexTensor idx({1, 2, 2, 2}, {0, 2, 8, 10, 1, 3, 9, 11});
+    idx.storage()[6] = bad;
+    EXPECT_TRUE(rejected(unpool->run(filled({1, 2, 2, 2}), idx, y), {"indices element 6", std::to_string(bad)}));
+  }
+  IndexTensor ok({1, 2, 2, 2}, {0, 2, 8, 10, 1, 3, 9, 15});
+  EXPECT_TRUE(unpool->run(filled({1, 2, 2, 2}), ok, y).ok());
 }
 
 // Random, mostly invalid attribute sets for every op: the plan and the reference agree on
