@@ -19,7 +19,8 @@ using detail::cpu::ConvTileKind;
 using detail::cpu::Isa;
 
 const char* tile_name(ConvTileKind t) {
-  return t == ConvTileKind::rows ? "rows" : t == ConvTileKind::channels ? "channels" : "auto";
+  return t == ConvTileKind::rows ? "rows" : t == ConvTileKind::channels ? "channels"
+       : t == ConvTileKind::depthwise ? "depthwise" : "auto";
 }
 
 class CpuConvKernels : public ::testing::TestWithParam<std::tuple<Isa, ConvTileKind>> {
@@ -158,6 +159,44 @@ TEST_P(CpuConvKernels, Depthwise) {
   expect_matches(f);
 }
 
+// Depthwise layers in every form the depthwise kernel takes (automatic and depthwise params use
+// it; rows and channels force the general kernels on the same cases): strides 1-4 (two stride-2
+// phases are interleaved in registers, others go through a phase row), dilation, asymmetric
+// padding, output padding, widths around the vector size, batch 2, every activation, 1-D.
+TEST_P(CpuConvKernels, DepthwiseEveryForm) {
+  uint64_t seed = 1;
+  for (int64_t s : {1, 2, 3, 4})
+    for (int64_t w : {1, 2, 7, 8, 15, 16, 17, 31, 33, 64})
+      for (bool transposed : {true, false}) {
+        ConvCase c = transposed ? ct(3, 3, 5, w, 2 * s, s, s / 2) : cv(3, 3, 6, w + 4, 3, s, 1, 1);
+        c.groups = 3;
+        c.n = 2;
+        c.bias = seed % 2 == 0;
+        c.act = static_cast<Activation>(seed % 5);
+        if (transposed) c.oph = c.opw = s > 1 ? s - 1 : 0;
+        c.seed = seed++;
+        expect_matches(c);
+      }
+  ConvCase d = ct(4, 4, 6, 21, 3, 2, 1);
+  d.groups = 4;
+  d.dh = 2;
+  d.dw = 3;
+  d.pt = 0;
+  d.pb = 2;
+  d.pl = 3;
+  d.pr = 1;
+  expect_matches(d);
+  ConvCase one = ct(5, 5, 1, 77, 1, 1, 0);  // 1-D transposed, kernel 4, stride 2
+  one.kw = 4;
+  one.sw = 2;
+  one.pl = one.pr = 1;
+  one.groups = 5;
+  expect_matches(one);
+  ConvCase big = cv(2, 2, 3, 40, 9, 1, 4, 1);  // 81 taps: past the depthwise kernel's 64
+  big.groups = 2;
+  expect_matches(big);
+}
+
 TEST_P(CpuConvKernels, OneDimensional) {
   ConvCase w = cv(8, 8, 1, 300, 1, 1, 0, 1);  // WaveNet-like: kernel 1x2, dilation 64
   w.kw = 2;
@@ -271,7 +310,8 @@ TEST(CpuBackend, EnvironmentForcesALowerIsa) {
 std::vector<std::tuple<Isa, ConvTileKind>> params() {
   std::vector<std::tuple<Isa, ConvTileKind>> p;
   for (Isa isa : detail::cpu::available_isas())
-    for (ConvTileKind t : {ConvTileKind::automatic, ConvTileKind::rows, ConvTileKind::channels}) p.emplace_back(isa, t);
+    for (ConvTileKind t : {ConvTileKind::automatic, ConvTileKind::rows, ConvTileKind::channels, ConvTileKind::depthwise})
+      p.emplace_back(isa, t);
   return p;
 }
 

@@ -4,4 +4,5 @@
 namespace upconv::detail::cpu {
 template void ConvRowKernel::operator()<xsimd::avx512f>(xsimd::avx512f, const ConvJob&, int64_t, int64_t, float*) const;
 template void ConvChannelKernel::operator()<xsimd::avx512f>(xsimd::avx512f, const ConvJob&, int64_t, int64_t, float*) const;
+template void ConvDepthwiseKernel::operator()<xsimd::avx512f>(xsimd::avx512f, const ConvJob&, int64_t, int64_t, float*) const;
 }  // namespace upconv::detail::cpu

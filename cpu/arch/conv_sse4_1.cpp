@@ -4,4 +4,5 @@
 namespace upconv::detail::cpu {
 template void ConvRowKernel::operator()<xsimd::sse4_1>(xsimd::sse4_1, const ConvJob&, int64_t, int64_t, float*) const;
 template void ConvChannelKernel::operator()<xsimd::sse4_1>(xsimd::sse4_1, const ConvJob&, int64_t, int64_t, float*) const;
+template void ConvDepthwiseKernel::operator()<xsimd::sse4_1>(xsimd::sse4_1, const ConvJob&, int64_t, int64_t, float*) const;
 }  // namespace upconv::detail::cpu

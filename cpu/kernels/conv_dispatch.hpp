@@ -11,7 +11,8 @@ namespace upconv::detail::cpu {
 // Instantiated in cpu/arch/conv_<isa>.cpp, each compiled with its ISA's flags.
 #define UPCONV_CONV_KERNEL_EXTERN(ARCH)                                                              \
   extern template void ConvRowKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
-  extern template void ConvChannelKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const;
+  extern template void ConvChannelKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
+  extern template void ConvDepthwiseKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const;
 UPCONV_CONV_KERNEL_EXTERN(xsimd::sse4_1)
 UPCONV_CONV_KERNEL_EXTERN(xsimd::fma3<xsimd::avx2>)
 UPCONV_CONV_KERNEL_EXTERN(xsimd::avx512f)

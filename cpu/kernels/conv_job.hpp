@@ -116,5 +116,12 @@ struct ConvChannelKernel {
   template <class Arch>
   void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
 };
+/// Depthwise kernel (c_in = c_out = groups, unit W input step, kh x kw <= 64), NCHW padded input:
+/// items = (n * groups + g) * ceil(y_h / row_chunk) + block of row_chunk output rows; scratch
+/// holds one phase row (y_w floats).
+struct ConvDepthwiseKernel {
+  template <class Arch>
+  void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
+};
 
 }  // namespace upconv::detail::cpu

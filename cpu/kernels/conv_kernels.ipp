@@ -299,3 +299,4 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
 }  // namespace upconv::detail::cpu
 
 #include "cpu/kernels/conv_channel_kernel.ipp"
+#include "cpu/kernels/conv_depthwise_kernel.ipp"

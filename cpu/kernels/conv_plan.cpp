@@ -85,9 +85,10 @@ class FastConvKernel final : public OpKernel {
     const ConvDesc& d = desc_;
     const AxisPlan ph = make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, a.xd.h, a.yd.h);
     const AxisPlan pw = make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, a.xd.w, a.yd.w);
-    const bool channels = use_channel_tiles(ph, pw);
+    const bool depthwise = use_depthwise(pw);
+    const bool channels = !depthwise && use_channel_tiles(ph, pw);
 
-    const bool in_place = !channels && rows_read_input_in_place(a, ph, pw);
+    const bool in_place = !channels && !depthwise && rows_read_input_in_place(a, ph, pw);
     const bool rows_outer = channels;
     const float* xp = in_place ? a.x : pad_input(a, ph, pw, rows_outer);
     ConvJob job;
@@ -116,7 +117,17 @@ class FastConvKernel final : public OpKernel {
     job.block_width = pk.width;
     job.blocks = pk.blocks;
 
-    if (channels) {
+    if (depthwise) {
+      const RowTables rows = row_tables(ph, a.yd.h);
+      job.row_phase = rows.phase.data();
+      job.row_q = rows.q.data();
+      // Row blocks small enough to spread even one plane over the threads.
+      job.row_chunk = std::max<int64_t>(1, std::min<int64_t>(16, a.yd.h / (2 * pool_->size()) + 1));
+      const int64_t items = job.n * job.groups * ((a.yd.h + job.row_chunk - 1) / job.row_chunk);
+      run_items(items, a.yd.w + 64, [&](int64_t b, int64_t e, float* s) {
+        dispatch_isa(isa_, ConvDepthwiseKernel{}, job, b, e, s);
+      });
+    } else if (channels) {
       const std::vector<ChannelTile> tiles = make_tiles(ph, pw, max_positions());
       std::vector<int64_t> group_first;
       int64_t positions = 0;
@@ -138,16 +149,9 @@ class FastConvKernel final : public OpKernel {
         dispatch_isa(isa_, ConvChannelKernel{}, job, b, e, s);
       });
     } else {
-      std::vector<int32_t> row_phase(static_cast<size_t>(a.yd.h));
-      std::vector<int64_t> row_q(static_cast<size_t>(a.yd.h));
-      for (size_t p = 0; p < ph.phases.size(); ++p)
-        for (int64_t q = 0; q < ph.phases[p].count; ++q) {
-          const auto oh = static_cast<size_t>(ph.phases[p].out_start + q * ph.out_step);
-          row_phase[oh] = static_cast<int32_t>(p);
-          row_q[oh] = q;
-        }
-      job.row_phase = row_phase.data();
-      job.row_q = row_q.data();
+      const RowTables rows = row_tables(ph, a.yd.h);
+      job.row_phase = rows.phase.data();
+      job.row_q = rows.q.data();
       int64_t longest = 1;
       for (const AxisPhase& p : pw.phases) longest = std::max(longest, p.count);
       if (plan_merged_phases(pw)) {
@@ -169,13 +173,38 @@ class FastConvKernel final : public OpKernel {
   }
 
  private:
+  // The H phase and phase index q of every output row.
+  struct RowTables {
+    std::vector<int32_t> phase;
+    std::vector<int64_t> q;
+  };
+  static RowTables row_tables(const AxisPlan& ph, int64_t out_h) {
+    RowTables t{std::vector<int32_t>(static_cast<size_t>(out_h)), std::vector<int64_t>(static_cast<size_t>(out_h))};
+    for (size_t p = 0; p < ph.phases.size(); ++p)
+      for (int64_t q = 0; q < ph.phases[p].count; ++q) {
+        const auto oh = static_cast<size_t>(ph.phases[p].out_start + q * ph.out_step);
+        t.phase[oh] = static_cast<int32_t>(p);
+        t.q[oh] = q;
+      }
+    return t;
+  }
+
+  // One input and one output channel per group, vector loads along W, few taps: the depthwise
+  // kernel (unless a test forces another kernel).
+  bool use_depthwise(const AxisPlan& pw) const {
+    if (tile_ == ConvTileKind::rows || tile_ == ConvTileKind::channels) return false;
+    return desc_.c_in_per_group() == 1 && desc_.c_out_per_group() == 1 && pw.in_step == 1 &&
+           desc_.kh * desc_.kw <= 64;
+  }
+
   int max_positions() const {
     return channel_max_positions(isa_ == Isa::avx512f, static_cast<int>(channels_.width / isa_lanes(isa_)));
   }
 
   // The row kernel needs unit input steps along W; otherwise pick the tile that fills more lanes.
   bool use_channel_tiles(const AxisPlan& ph, const AxisPlan& pw) const {
-    if (tile_ != ConvTileKind::automatic) return tile_ == ConvTileKind::channels || pw.in_step != 1;
+    if (tile_ == ConvTileKind::rows || tile_ == ConvTileKind::channels)
+      return tile_ == ConvTileKind::channels || pw.in_step != 1;
     if (pw.in_step != 1) return true;
     const double cog = static_cast<double>(desc_.c_out_per_group());
     const double channel_fill = cog / static_cast<double>(channels_.blocks * channels_.width);

@@ -11,8 +11,9 @@
 
 namespace upconv::detail::cpu {
 
-/// Which register tile a run uses (tests force each one; `automatic` picks per run).
-enum class ConvTileKind { automatic, rows, channels };
+/// Which kernel a run uses (tests force each one; `automatic` picks per run). `depthwise` applies
+/// to depthwise layers only (others then pick automatically); automatic picks it for them.
+enum class ConvTileKind { automatic, rows, channels, depthwise };
 
 /// `isa` must be available (see isa.hpp). `pool` must outlive the kernel.
 std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,
