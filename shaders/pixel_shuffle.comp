@@ -44,18 +44,22 @@ void main() {
     // Output (n, oc, oh, ow) <- input (n, dc, oh / r, ow / r) with dc from (oc, i, j).
     uint ih = oh / R, i = oh % R;
     uint wide_c = p.c_out;
-    if (R <= 4u && OUT_PER_INV == 4u * R && p.vec_mode == 2u) {
-      uint iw0 = ow0 / R;  // a multiple of 4
-      vec4 v[4];
-      [[unroll]] for (uint j = 0; j < R; ++j) {
-        uint dc = DCR ? (i * R + j) * wide_c + oc : oc * R * R + i * R + j;
-        v[j] = load_x4((((n * p.in_c + dc) * p.in_h + ih) * p.in_w + iw0) / 4u);
-      }
-      // Output element e of the chunk is input column iw0 + e / r of source j = e % r.
-      [[unroll]] for (uint q = 0; q < R; ++q) {
-        vec4 o;
-        [[unroll]] for (uint k = 0; k < 4u; ++k) o[k] = v[(q * 4u + k) % R][(q * 4u + k) / R];
-        store_y4((out_row + ow0) / 4u + q, o);
+    if (R <= 4u && OUT_PER_INV % (4u * R) == 0u && p.vec_mode == 2u) {
+      // OUT_PER_INV / 4r groups of r vec4 loads -> r vec4 stores.
+      [[unroll]] for (uint grp = 0; grp < OUT_PER_INV / (4u * R); ++grp) {
+        uint og = ow0 + grp * 4u * R;
+        uint iw0 = og / R;  // a multiple of 4
+        vec4 v[4];
+        [[unroll]] for (uint j = 0; j < R; ++j) {
+          uint dc = DCR ? (i * R + j) * wide_c + oc : oc * R * R + i * R + j;
+          v[j] = load_x4((((n * p.in_c + dc) * p.in_h + ih) * p.in_w + iw0) / 4u);
+        }
+        // Output element e of the group is input column iw0 + e / r of source j = e % r.
+        [[unroll]] for (uint q = 0; q < R; ++q) {
+          vec4 o;
+          [[unroll]] for (uint k = 0; k < 4u; ++k) o[k] = v[(q * 4u + k) % R][(q * 4u + k) / R];
+          store_y4((out_row + og) / 4u + q, o);
+        }
       }
       return;
     }
