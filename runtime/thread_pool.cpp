@@ -88,6 +88,9 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     fn(0, count);
     return;
   }
+  // The job slot (job_, job_count_, pending_) is shared: a second caller must wait until this
+  // job's workers are done with it.
+  std::lock_guard submit(submit_mutex_);
   {
     std::lock_guard lock(mutex_);
     job_ = &fn;

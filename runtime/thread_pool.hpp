@@ -26,7 +26,9 @@ class ThreadPool {
 
   /// Calls fn(begin, end) over a partition of [0, count) into at most size() contiguous,
   /// near-equal ranges, one per thread, and returns when all are done. The partition depends
-  /// only on count and size(). Not reentrant: fn must not call parallel_for on the same pool.
+  /// only on count and size(). Thread-safe: concurrent callers (distinct plans of one context
+  /// run from several threads) take the pool one job at a time. Not reentrant: fn must not call
+  /// parallel_for on the same pool.
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
@@ -34,6 +36,7 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> workers_;
+  std::mutex submit_mutex_;  // one job at a time: held by a caller for its whole parallel_for
   std::mutex mutex_;
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;  // published by generation_

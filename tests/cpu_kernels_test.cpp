@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -273,6 +274,44 @@ TEST_P(CpuConvKernels, BitIdenticalForAnyThreadCount) {
             << c.describe() << " threads=" << threads;
       }
     }
+}
+
+// The plan contract: distinct plans may run concurrently on one context. The CPU plans then
+// share the context's thread pool; every run must still compute its own result exactly.
+TEST(CpuBackend, DistinctPlansRunConcurrentlyOnOneContext) {
+  auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 2});
+  ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
+  constexpr int kThreads = 4;
+  std::vector<Plan> plans;
+  std::vector<Tensor> inputs, expected;
+  auto ref = Context::create({.backend = BackendKind::cpu, .num_threads = 1});
+  ASSERT_TRUE(ref.ok());
+  for (int t = 0; t < kThreads; ++t) {
+    Tensor w({6, 4 + t, 3, 3});
+    for (int64_t i = 0; i < w.size(); ++i) w.data()[i] = static_cast<float>((i * 7 + t) % 11) * 0.1f - 0.5f;
+    ConvTransposeParams p;
+    p.stride = {2, 2};
+    p.pad_begin = p.pad_end = {1, 1};
+    auto plan = make_conv_transpose(*ctx, p, w);
+    auto solo = make_conv_transpose(*ref, p, w);
+    ASSERT_TRUE(plan.ok() && solo.ok());
+    Tensor x({1, 6, 9 + t, 40}), y;
+    for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>((i * 13 + t) % 17) * 0.1f - 0.8f;
+    ASSERT_TRUE(solo->run(x, y).ok());
+    plans.push_back(std::move(plan).value());
+    inputs.push_back(std::move(x));
+    expected.push_back(std::move(y));
+  }
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      Tensor y;
+      for (int round = 0; round < 200; ++round)
+        if (!plans[t].run(inputs[t], y).ok() || y.storage() != expected[t].storage()) ++failures[t];
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
 }
 
 TEST(CpuBackend, DescriptionNamesIsaAndThreads) {
