@@ -230,6 +230,25 @@ TEST(Validation, UnpoolIndicesOutsideThePlane) {
   EXPECT_TRUE(unpool->run(filled({1, 2, 2, 2}), ok, y).ok());
 }
 
+TEST(Validation, MovedFromPlanAndInPlaceRunsAreErrorsNotCrashes) {
+  auto ctx = cpu();
+  auto made = make_conv(ctx, {}, filled(kW));
+  ASSERT_TRUE(made.ok());
+  Plan plan = std::move(made).value();
+  Tensor x = filled(kX), y;
+  EXPECT_TRUE(rejected(plan.run(x, x), {"output", "different tensor"}));
+  Plan other = std::move(plan);
+  EXPECT_TRUE(rejected(plan.run(x, y), {"plan", "moved from"}));  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(rejected(plan.output_shape(kX), {"moved from"}));  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(plan.last_device_time_ms(), -1.0);                   // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(other.run(x, y).ok());
+  auto unpool = make_max_unpool2d(ctx, {.kernel = {2, 2}});
+  ASSERT_TRUE(unpool.ok());
+  Tensor u = filled({1, 1, 2, 2});
+  IndexTensor idx({1, 1, 2, 2}, {0, 2, 8, 10});
+  EXPECT_TRUE(rejected(unpool->run(u, idx, u), {"output", "different tensor"}));
+}
+
 // Random, mostly invalid attribute sets for every op: the plan and the reference agree on
 // validity, errors are invalid_argument with a message, and valid cases match the reference.
 TEST(Validation, FuzzNothingCrashes) {

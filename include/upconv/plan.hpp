@@ -93,7 +93,8 @@ class Plan {
   /// Output shape for an input shape, or an error naming the mismatch (e.g. channel count).
   Result<Shape> output_shape(const Shape& input) const;
 
-  /// Runs the op on `input`; `output` is resized to output_shape(input) and overwritten.
+  /// Runs the op on `input`; `output` is resized to output_shape(input) and overwritten. It must
+  /// be a different tensor than `input` (an error otherwise). A moved-from plan returns errors.
   Status run(const Tensor& input, Tensor& output);
   /// max_unpool2d: `indices` has the input's shape. Other ops reject this overload.
   Status run(const Tensor& input, const IndexTensor& indices, Tensor& output);
