@@ -38,6 +38,14 @@ Status check_storage(const char* name, const BasicTensor<T>& t) {
   return {};
 }
 
+// A moved-from plan has no implementation; using it is an error, not a crash. Resizing an
+// output that is the input would free the input under the kernel.
+Status check_run(const std::unique_ptr<detail::PlanImpl>& impl, const Tensor& input, const Tensor& output) {
+  if (!impl) return invalid_argument("plan is empty (moved from)");
+  if (&output == &input) return invalid_argument("output must be a different tensor than input (no in-place runs)");
+  return {};
+}
+
 Status check_bias(const Tensor* bias) {
   if (!bias) return {};
   if (bias->rank() != 1)
@@ -52,16 +60,8 @@ Plan::Plan(Plan&&) noexcept = default;
 Plan& Plan::operator=(Plan&&) noexcept = default;
 Plan::~Plan() = default;
 
-namespace {
-// A moved-from plan has no implementation; using it is an error, not a crash.
-Status check_plan(const std::unique_ptr<detail::PlanImpl>& impl) {
-  if (!impl) return invalid_argument("plan is empty (moved from)");
-  return {};
-}
-}  // namespace
-
 Result<Shape> Plan::output_shape(const Shape& input) const {
-  UPCONV_RETURN_IF_ERROR(check_plan(impl_));
+  if (!impl_) return invalid_argument("plan is empty (moved from)");
   auto io = detail::resolve_io(impl_->desc(), input);
   if (!io.ok()) return io.status();
   return detail::output_shape_of(impl_->desc(), io->out);
@@ -70,9 +70,7 @@ Result<Shape> Plan::output_shape(const Shape& input) const {
 double Plan::last_device_time_ms() const { return impl_ ? impl_->kernel().last_device_time_ms() : -1.0; }
 
 Status Plan::run(const Tensor& input, Tensor& output) {
-  UPCONV_RETURN_IF_ERROR(check_plan(impl_));
-  // Resizing the output would free the input under the kernel.
-  if (&output == &input) return invalid_argument("output must be a different tensor than input (no in-place runs)");
+  UPCONV_RETURN_IF_ERROR(check_run(impl_, input, output));
   if (std::holds_alternative<detail::UnpoolDesc>(impl_->desc()))
     return invalid_argument("max_unpool2d needs indices: call run(input, indices, output)");
   auto io = detail::resolve_io(impl_->desc(), input.shape());
@@ -83,8 +81,7 @@ Status Plan::run(const Tensor& input, Tensor& output) {
 }
 
 Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output) {
-  UPCONV_RETURN_IF_ERROR(check_plan(impl_));
-  if (&output == &input) return invalid_argument("output must be a different tensor than input (no in-place runs)");
+  UPCONV_RETURN_IF_ERROR(check_run(impl_, input, output));
   if (!std::holds_alternative<detail::UnpoolDesc>(impl_->desc()))
     return invalid_argument("only max_unpool2d takes indices");
   auto io = detail::resolve_io(impl_->desc(), input.shape());

@@ -84,18 +84,17 @@ void ConvDepthwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
       if (zip2) {
         depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, job.w.phases[0], taps[0]);
         depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, job.w.phases[1], taps[1]);
+        // Outputs 2q .. 2q + 2L - 1 to dst.
+        auto interleaved = [&](int64_t q, float* dst) {
+          const B a = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[0], q)));
+          const B b = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[1], q)));
+          xsimd::zip_lo(a, b).store_unaligned(dst);
+          xsimd::zip_hi(a, b).store_unaligned(dst + L);
+        };
         int64_t q = 0;
-        for (; 2 * (q + L) <= job.y_w; q += L) {
-          const B a = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[0], q)));
-          const B b = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[1], q)));
-          xsimd::zip_lo(a, b).store_unaligned(yrow + 2 * q);
-          xsimd::zip_hi(a, b).store_unaligned(yrow + 2 * q + L);
-        }
-        if (2 * q < job.y_w) {  // the last outputs: a full vector computed, the valid part kept
-          const B a = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[0], q)));
-          const B b = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[1], q)));
-          xsimd::zip_lo(a, b).store_aligned(lanes);
-          xsimd::zip_hi(a, b).store_aligned(lanes + L);
+        for (; 2 * (q + L) <= job.y_w; q += L) interleaved(q, yrow + 2 * q);
+        if (2 * q < job.y_w) {  // the last outputs: full vectors computed, the valid part kept
+          interleaved(q, lanes);
           for (int64_t k = 0; 2 * q + k < job.y_w; ++k) yrow[2 * q + k] = lanes[k];
         }
         continue;
@@ -110,7 +109,7 @@ void ConvDepthwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
         int64_t q = 0;
         for (; q + L <= pw.count; q += L) finish(depthwise_vector<Arch>(taps[0], q)).store_unaligned(dst + q);
         if (q < pw.count) {
-          finish(depthwise_vector<Arch>(taps[0], q)).store_aligned(lanes);
+          finish(depthwise_vector<Arch>(taps[0], q)).store_unaligned(lanes);
           for (int64_t k = 0; q + k < pw.count; ++k) dst[q + k] = lanes[k];
         }
         if (job.w.out_step != 1)

@@ -66,10 +66,11 @@ Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, 
 // (the caller splits z with split_z).
 // The 64-invocation workgroup spans several rows when a row has fewer than 64 chunks, so short
 // rows (shuffle_x2: 32 chunks) do not leave lanes idle.
-Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, int64_t planes, const DeviceCaps& caps,
-                    const char* what) {
-  uint32_t wx = 1;
-  while (wx < kFlatWorkgroup && wx < chunks) wx *= 2;
+// Workgroup width along a row of `chunks` invocations (the rest of the 64 go to further rows).
+uint32_t row_grid_width(uint32_t chunks) { return std::min(kFlatWorkgroup, std::bit_ceil(std::max(chunks, 1u))); }
+
+Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, const DeviceCaps& caps, const char* what) {
+  const uint32_t wx = row_grid_width(chunks);
   const uint32_t wy = kFlatWorkgroup / wx;
   const uint64_t gx = (uint64_t(chunks) + wx - 1) / wx;
   const uint64_t gy = (uint64_t(rows) + wy - 1) / wy;
@@ -80,7 +81,6 @@ Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, int64_t planes, 
   d.spec[1].value = wy;
   d.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(gx, 1));
   d.groups[1] = static_cast<uint32_t>(std::max<uint64_t>(gy, 1));
-  (void)planes;  // z: see split_z
   return Status::success();
 }
 
@@ -217,8 +217,7 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   const bool vec_in = !s.inverse && s.factor <= 4 && in.w % 4 == 0;
   const auto r = static_cast<uint32_t>(s.factor);
   auto idle_lanes = [&](uint32_t per) {
-    const uint32_t chunks = ceil_div(out.w, per);
-    const uint32_t wx = std::min(kFlatWorkgroup, std::bit_ceil(chunks));
+    const uint32_t chunks = ceil_div(out.w, per), wx = row_grid_width(chunks);
     return ceil_div(chunks, wx) * wx - chunks;
   };
   const uint32_t vec_groups = vec_in && in.w % 8 == 0 && idle_lanes(8 * r) * 2 <= idle_lanes(4 * r) ? 2 : 1;
@@ -230,7 +229,7 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
       vec_mode).u32(0 /* plane_base, see split_z */);
   UPCONV_RETURN_IF_ERROR(
-      set_row_grid(d, chunks, out.h, out.n * out.c, caps, s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
+      set_row_grid(d, chunks, out.h, caps, s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
   return split_z(d, uint64_t(out.n) * out.c, caps);
 }
 
@@ -244,7 +243,7 @@ Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& 
   const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
   PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks).u32(0 /* plane_base */);
   UPCONV_RETURN_IF_ERROR(
-      set_row_grid(d, chunks, out.h, out.n * out.c, caps, r.zero_insert ? "bed_of_nails2d" : "upsample_nearest2d"));
+      set_row_grid(d, chunks, out.h, caps, r.zero_insert ? "bed_of_nails2d" : "upsample_nearest2d"));
   return split_z(d, uint64_t(out.n) * out.c, caps);
 }
 

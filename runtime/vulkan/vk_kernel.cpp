@@ -167,13 +167,18 @@ Status VulkanKernel::build_pipelines_for_representative_shape() {
   // then built on the first run instead. Only a failure to build a pipeline is an error here.
   if (!dispatches.ok()) return {};
   for (const Dispatch& d : *dispatches) {
-    PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
-    for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
-    const shaders::Spirv code = shaders::spirv(d.shader, storage_, caps_.subgroup_broadcast);
-    auto pipeline = device_->pipelines().get(key, {code.words, code.word_count});
+    auto pipeline = pipeline_for(d);
     if (!pipeline.ok()) return pipeline.status();
   }
   return {};
+}
+
+Result<VkPipeline> VulkanKernel::pipeline_for(const Dispatch& d) {
+  PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
+  for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
+  const shaders::Spirv code = shaders::spirv(d.shader, storage_, caps_.subgroup_broadcast);
+  if (!code.words) return Status(StatusCode::internal, "no SPIR-V for shader " + std::to_string(key.shader));
+  return device_->pipelines().get(key, {code.words, code.word_count});
 }
 
 Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& out) const {
@@ -250,11 +255,7 @@ Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
   fn_->vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, store.pipeline_layout(), 0, 1, &set, 0, nullptr);
   for (size_t i = 0; i < dispatches.size(); ++i) {
     const Dispatch& d = dispatches[i];
-    PipelineKey key{static_cast<uint32_t>(d.shader), static_cast<uint32_t>(storage_), {}};
-    for (const auto& s : d.spec) key.spec.emplace_back(s.id, s.value);
-    const shaders::Spirv code = shaders::spirv(d.shader, storage_, caps_.subgroup_broadcast);
-    if (!code.words) return Status(StatusCode::internal, "no SPIR-V for shader " + std::to_string(key.shader));
-    auto pipeline = store.get(key, {code.words, code.word_count});
+    auto pipeline = pipeline_for(d);
     if (!pipeline.ok()) return pipeline.status();
     if (i > 0 && d.after_previous)  // the previous dispatch's writes feed this one (zero-fill, then scatter)
       compute_barrier(*fn_, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,

@@ -35,6 +35,8 @@ class VulkanKernel final : public OpKernel {
   Status init(Precision precision, const OpDesc& desc, const float* weight, const float* bias);
   Status build_pipelines_for_representative_shape();
   Result<std::vector<Dispatch>> plan(const Dims4& in, const Dims4& out) const;
+  /// The pipeline of one dispatch (its shader variant and spec constants), built on first use.
+  Result<VkPipeline> pipeline_for(const Dispatch& d);
   Status ensure_buffer(Buffer& buffer, VkDeviceSize bytes, MemoryUse use);
   Status upload(Buffer& target, const void* data, VkDeviceSize bytes);
   /// Sizes `target` for `values` in the storage type, converts and uploads them.
