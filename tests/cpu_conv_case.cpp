@@ -131,6 +131,28 @@ ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileK
   return r;
 }
 
+namespace {
+
+// Empty when got is within |got - ref| <= 1e-4 * (1 + |ref|) of ref, else the first mismatch.
+std::string compare(const ConvCase& c, const std::vector<float>& got, const std::vector<float>& ref,
+                    const detail::Dims4& yd, const std::string& context) {
+  if (got.size() != ref.size()) return "run failed: " + c.describe() + context;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const float g = got[i], e = ref[i];
+    if (!(std::fabs(g - e) <= 1e-4f * (1.0f + std::fabs(e)))) {
+      const int64_t plane = yd.h * yd.w;
+      std::ostringstream s;
+      s << c.describe() << context << ": at (n,c,h,w)=(" << static_cast<int64_t>(i) / (plane * yd.c) << ","
+        << static_cast<int64_t>(i) / plane % yd.c << "," << static_cast<int64_t>(i) % plane / yd.w << ","
+        << static_cast<int64_t>(i) % yd.w << ") got " << g << " want " << e;
+      return s.str();
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile,
                                     int threads) {
   const Data data = make_data(c);
@@ -138,18 +160,34 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
   std::vector<float> ref(static_cast<size_t>(got.yd.count()));
   ref::conv(c.desc(), data.x.data(), c.input_dims(), data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(),
             got.yd);
-  if (got.y.size() != ref.size()) return "run failed: " + c.describe();
-  for (size_t i = 0; i < ref.size(); ++i) {
-    const float g = got.y[i], e = ref[i];
-    if (!(std::fabs(g - e) <= 1e-4f * (1.0f + std::fabs(e)))) {
-      const int64_t plane = got.yd.h * got.yd.w;
-      std::ostringstream s;
-      s << c.describe() << " isa=" << detail::cpu::isa_name(isa) << " tile=" << static_cast<int>(tile)
-        << " threads=" << threads << ": at (n,c,h,w)=(" << static_cast<int64_t>(i) / (plane * got.yd.c) << ","
-        << static_cast<int64_t>(i) / plane % got.yd.c << "," << static_cast<int64_t>(i) % plane / got.yd.w << ","
-        << static_cast<int64_t>(i) % got.yd.w << ") got " << g << " want " << e;
-      return s.str();
-    }
+  std::ostringstream context;
+  context << " isa=" << detail::cpu::isa_name(isa) << " tile=" << static_cast<int>(tile) << " threads=" << threads;
+  return compare(c, got.y, ref, got.yd, context.str());
+}
+
+std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
+                                         std::vector<int64_t>& packed_floats) {
+  const Data data = make_data(c);
+  const detail::ConvDesc d = c.desc();
+  auto pool = std::make_shared<detail::ThreadPool>(2);
+  auto kernel = detail::cpu::make_fast_conv_kernel(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool);
+  packed_floats = {detail::cpu::packed_weight_floats(*kernel)};
+  std::mt19937_64 rng(c.seed + 17);
+  for (int64_t w : widths) {
+    ConvCase cw = c;
+    cw.w = w;
+    const std::vector<float> x = random_values(rng, cw.input_dims().count());
+    detail::OpArgs args;
+    args.x = x.data();
+    args.xd = cw.input_dims();
+    if (!cw.output_dims(args.yd)) return "empty output for width " + std::to_string(w);
+    std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf("")), ref(got.size());
+    args.y = got.data();
+    if (!kernel->run(args).ok()) got.clear();
+    ref::conv(d, x.data(), args.xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), args.yd);
+    packed_floats.push_back(detail::cpu::packed_weight_floats(*kernel));
+    const std::string err = compare(cw, got, ref, args.yd, " isa=" + std::string(detail::cpu::isa_name(isa)));
+    if (!err.empty()) return err;
   }
   return {};
 }

@@ -46,4 +46,10 @@ ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileK
 std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile,
                                     int threads = 1);
 
+/// Runs one automatic-choice kernel (weights of `c`) on inputs of each width in turn, each
+/// compared with the reference. Returns an error message or empty; `packed_floats` gets the
+/// kernel's packed weight size after creation and after each run.
+std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
+                                         std::vector<int64_t>& packed_floats);
+
 }  // namespace upconv::testing

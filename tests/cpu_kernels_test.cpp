@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cpu/kernels/conv_job.hpp"
 #include "cpu_conv_case.hpp"
 #include "upconv/upconv.hpp"
 
@@ -312,6 +313,36 @@ TEST(CpuBackend, DistinctPlansRunConcurrentlyOnOneContext) {
     });
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+}
+
+// Weights are packed for one kernel at creation and for the other by the first run that takes it;
+// the first layout is dropped then unless a run used it. One output channel: the row layout is
+// 1 lane wide, the channel layout a vector wide. A wide input takes the row kernel, a 1-wide
+// one the channel kernel (a row vector would hold one valid lane).
+TEST(CpuConvKernelWeights, PackedForTheKernelsRunsTakeAndOnlyThose) {
+  ConvCase c = cv(8, 1, 5, 64, 3, 1, 1, 1);
+  c.bias = true;
+  for (Isa isa : detail::cpu::available_isas()) {
+    const int64_t rows = 1 * (1 + 8 * 9), channels = detail::cpu::isa_lanes(isa) * (1 + 8 * 9);
+    std::vector<int64_t> floats;
+    std::string err = check_one_kernel_over_widths(c, isa, {64, 1, 64, 1}, floats);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_EQ(floats, (std::vector<int64_t>{rows, rows, rows + channels, rows + channels, rows + channels}))
+        << detail::cpu::isa_name(isa);
+    err = check_one_kernel_over_widths(c, isa, {1, 1, 64, 1}, floats);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_EQ(floats, (std::vector<int64_t>{rows, channels, channels, rows + channels, rows + channels}))
+        << detail::cpu::isa_name(isa);
+  }
+  // A conv strided along W always takes the channel kernel: only that layout is ever packed.
+  ConvCase strided = cv(8, 1, 5, 64, 3, 2, 1, 1);
+  for (Isa isa : detail::cpu::available_isas()) {
+    const int64_t channels = detail::cpu::isa_lanes(isa) * (1 + 8 * 9);
+    std::vector<int64_t> floats;
+    const std::string err = check_one_kernel_over_widths(strided, isa, {64, 7}, floats);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_EQ(floats, (std::vector<int64_t>{channels, channels, channels})) << detail::cpu::isa_name(isa);
+  }
 }
 
 TEST(CpuBackend, DescriptionNamesIsaAndThreads) {

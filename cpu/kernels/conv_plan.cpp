@@ -32,16 +32,25 @@ class AlignedFloats {
 };
 
 /// Weights as [group][block][kh][kw][cig][width] (zero past cog) and bias as [group][block][width].
+/// An empty one (no storage) is a layout not packed yet.
 struct PackedWeights {
   int64_t width = 0, blocks = 0;
   AlignedFloats w, b;
+  int64_t taps_cig = 0;  // kh * kw * cig
+  bool used = false;     // some run has read it
+  bool packed() const noexcept { return w.get() != nullptr; }
+  int64_t floats(int64_t groups) const noexcept { return packed() ? groups * blocks * width * (1 + taps_cig) : 0; }
 };
 
-PackedWeights pack_weights(const ConvDesc& d, const float* weight, const float* bias, int64_t width) {
+/// Packs weights of `width` lanes per block. `weight_at(g, ci, co, t)` and `bias_at(g, co)` read
+/// the source (the caller's tensors or another packed layout).
+template <class WeightAt, class BiasAt>
+PackedWeights pack_weights(const ConvDesc& d, int64_t width, const WeightAt& weight_at, const BiasAt& bias_at) {
   const int64_t cig = d.c_in_per_group(), cog = d.c_out_per_group(), taps = d.kh * d.kw;
   PackedWeights p;
   p.width = width;
   p.blocks = (cog + width - 1) / width;
+  p.taps_cig = taps * cig;
   p.w = AlignedFloats(d.groups * p.blocks * taps * cig * width);
   p.b = AlignedFloats(d.groups * p.blocks * width);
   // In destination order (sequential writes); lanes past cog stay zero.
@@ -50,17 +59,34 @@ PackedWeights pack_weights(const ConvDesc& d, const float* weight, const float* 
     for (int64_t blk = 0; blk < p.blocks; ++blk) {
       const int64_t lanes = std::min(width, cog - blk * width);
       for (int64_t lane = 0; lane < lanes; ++lane)
-        if (bias) p.b.get()[(g * p.blocks + blk) * width + lane] = bias[g * cog + blk * width + lane];
+        p.b.get()[(g * p.blocks + blk) * width + lane] = bias_at(g, blk * width + lane);
       for (int64_t t = 0; t < taps; ++t)
         for (int64_t ci = 0; ci < cig; ++ci, dst += width)
-          for (int64_t lane = 0; lane < lanes; ++lane) {
-            const int64_t co = blk * width + lane;
-            // conv: (c_out, cig, kh, kw); conv_transpose: (c_in, cog, kh, kw).
-            dst[lane] = d.transposed ? weight[((g * cig + ci) * cog + co) * taps + t]
-                                     : weight[((g * cog + co) * cig + ci) * taps + t];
-          }
+          for (int64_t lane = 0; lane < lanes; ++lane) dst[lane] = weight_at(g, ci, blk * width + lane, t);
     }
   return p;
+}
+
+/// From the caller's tensors: conv (c_out, cig, kh, kw), conv_transpose (c_in, cog, kh, kw).
+PackedWeights pack_weights(const ConvDesc& d, const float* weight, const float* bias, int64_t width) {
+  const int64_t cig = d.c_in_per_group(), cog = d.c_out_per_group(), taps = d.kh * d.kw;
+  return pack_weights(
+      d, width,
+      [&](int64_t g, int64_t ci, int64_t co, int64_t t) {
+        return d.transposed ? weight[((g * cig + ci) * cog + co) * taps + t] : weight[((g * cog + co) * cig + ci) * taps + t];
+      },
+      [&](int64_t g, int64_t co) { return bias ? bias[g * cog + co] : 0.0f; });
+}
+
+/// From another packed layout (no copy of the caller's weights is kept).
+PackedWeights repack_weights(const ConvDesc& d, const PackedWeights& src, int64_t width) {
+  const int64_t cig = d.c_in_per_group(), taps = d.kh * d.kw;
+  return pack_weights(
+      d, width,
+      [&](int64_t g, int64_t ci, int64_t co, int64_t t) {
+        return src.w.get()[(((g * src.blocks + co / src.width) * taps + t) * cig + ci) * src.width + co % src.width];
+      },
+      [&](int64_t g, int64_t co) { return src.b.get()[(g * src.blocks + co / src.width) * src.width + co % src.width]; });
 }
 
 int64_t row_block_rows(int64_t cog) {
@@ -77,9 +103,18 @@ class FastConvKernel final : public OpKernel {
     // Two vectors of channels x up to 12 positions: the weights streamed from L2 per FMA are half
     // those of a 4 x 6 tile, which matters when the reduction (c_in x taps) is long.
     const int64_t vectors = std::min<int64_t>(2, (d.c_out_per_group() + lanes - 1) / lanes);
-    rows_ = pack_weights(d, weight, bias, row_block_rows(d.c_out_per_group()));
-    channels_ = pack_weights(d, weight, bias, (vectors == 3 ? 4 : vectors) * lanes);
+    const int64_t cog = d.c_out_per_group();
+    rows_.width = row_block_rows(cog);
+    channels_.width = vectors * lanes;
+    rows_.blocks = (cog + rows_.width - 1) / rows_.width;
+    channels_.blocks = (cog + channels_.width - 1) / channels_.width;
+    // Only the layout of the kernel the first runs most likely use is packed now: a strided conv
+    // along W always takes the channel kernel, anything else usually the row kernel.
+    PackedWeights& first = (!d.transposed && d.stride_w > 1) ? channels_ : rows_;
+    first = pack_weights(d, weight, bias, first.width);
   }
+
+  int64_t packed_weight_floats() const noexcept { return rows_.floats(desc_.groups) + channels_.floats(desc_.groups); }
 
   Status run(const OpArgs& a) override {
     const ConvDesc& d = desc_;
@@ -88,6 +123,7 @@ class FastConvKernel final : public OpKernel {
     const bool depthwise = use_depthwise(pw);
     const bool channels = !depthwise && use_channel_tiles(ph, pw);
 
+    PackedWeights& pk = packed_for(channels ? channels_ : rows_);
     const bool in_place = !channels && !depthwise && rows_read_input_in_place(a, ph, pw);
     const bool rows_outer = channels;
     const float* xp = in_place ? a.x : pad_input(a, ph, pw, rows_outer);
@@ -111,7 +147,6 @@ class FastConvKernel final : public OpKernel {
     job.y_w = a.yd.w;
     job.activation = static_cast<int>(d.activation.kind);
     job.alpha = d.activation.alpha;
-    const PackedWeights& pk = channels ? channels_ : rows_;
     job.wpack = pk.w.get();
     job.bpack = pk.b.get();
     job.block_width = pk.width;
@@ -173,6 +208,19 @@ class FastConvKernel final : public OpKernel {
   }
 
  private:
+  // `layout` packed, from the other one when it is not yet. A layout that no run has used is
+  // dropped then, so a plan whose runs all take one kernel holds its weights once; one whose
+  // input shapes lead to both kernels keeps both rather than repacking on every switch.
+  PackedWeights& packed_for(PackedWeights& layout) {
+    PackedWeights& other = &layout == &rows_ ? channels_ : rows_;
+    if (!layout.packed()) {
+      layout = repack_weights(desc_, other, layout.width);
+      if (!other.used) other.w = {}, other.b = {};
+    }
+    layout.used = true;
+    return layout;
+  }
+
   // The H phase and phase index q of every output row.
   struct RowTables {
     std::vector<int32_t> phase;
@@ -413,6 +461,10 @@ class FastConvKernel final : public OpKernel {
 std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,
                                                 Isa isa, std::shared_ptr<ThreadPool> pool, ConvTileKind tile) {
   return std::make_unique<FastConvKernel>(desc, weight, bias, isa, std::move(pool), tile);
+}
+
+int64_t packed_weight_floats(const OpKernel& fast_conv_kernel) {
+  return dynamic_cast<const FastConvKernel&>(fast_conv_kernel).packed_weight_floats();
 }
 
 }  // namespace upconv::detail::cpu

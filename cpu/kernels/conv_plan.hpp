@@ -1,6 +1,7 @@
-// Internal: the fast CPU conv / conv_transpose kernel object (an OpKernel). Weights are packed at
-// creation for both kernel shapes; each run picks the one that wastes fewer vector lanes for the
-// input's geometry, pads the input, and splits the outputs over the thread pool.
+// Internal: the fast CPU conv / conv_transpose kernel object (an OpKernel). Each run picks the
+// kernel shape that wastes fewer vector lanes for the input's geometry, pads the input, and splits
+// the outputs over the thread pool. Weights are packed at creation for the shape the runs most
+// likely take, and repacked for the other one by the first run that takes it.
 #pragma once
 
 #include <memory>
@@ -19,5 +20,8 @@ enum class ConvTileKind { automatic, rows, channels, depthwise };
 std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,
                                                 Isa isa, std::shared_ptr<ThreadPool> pool,
                                                 ConvTileKind tile = ConvTileKind::automatic);
+
+/// Floats of packed weights and bias a kernel from make_fast_conv_kernel holds now (tests).
+int64_t packed_weight_floats(const OpKernel& fast_conv_kernel);
 
 }  // namespace upconv::detail::cpu
