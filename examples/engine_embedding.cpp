@@ -39,6 +39,7 @@ struct Engine {
   VkPhysicalDevice physical = VK_NULL_HANDLE;
   VkDevice device = VK_NULL_HANDLE;
   uint32_t family = 0;
+  bool timestamps = false;  // the family can time commands
   VkQueue queue = VK_NULL_HANDLE;
   VkCommandPool pool = VK_NULL_HANDLE;
   VkCommandBuffer cmd = VK_NULL_HANDLE;
@@ -59,6 +60,7 @@ struct Engine {
     vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
     while (family < count && !(families[family].queueFlags & VK_QUEUE_COMPUTE_BIT)) ++family;
     if (family == count) return false;
+    timestamps = families[family].timestampValidBits > 0;
     const float priority = 1.0f;
     VkDeviceQueueCreateInfo queue_info{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     queue_info.queueFamilyIndex = family;
@@ -183,8 +185,10 @@ bool run_frames() {
     // Owed before record(): input writes visible to compute-shader reads.
     engine.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_SHADER_READ_BIT);
+    // Timed where the queue family has timestamps: the plan reports the GPU time afterwards.
+    const auto timing = engine.timestamps ? upconv::RecordTiming::timestamps : upconv::RecordTiming::off;
     upconv::Status s = upconv::record(*plan, engine.cmd, in_shape, {input.buffer, 0, in_bytes},
-                                      {output.buffer, 0, out_bytes});
+                                      {output.buffer, 0, out_bytes}, nullptr, timing);
     if (!s.ok()) {
       std::fprintf(stderr, "record: %s\n", s.to_string().c_str());
       return false;
@@ -203,6 +207,7 @@ bool run_frames() {
     CHECK_VK(vkQueueSubmit(engine.queue, 1, &submit, VK_NULL_HANDLE));
     // The frame must finish before the plan is recorded again (its descriptor set is reused).
     CHECK_VK(vkQueueWaitIdle(engine.queue));
+    if (engine.timestamps) std::printf("frame %d: upconv's commands took %.3f ms on the GPU\n", frame, plan->last_device_time_ms());
 
     // Check the frame against upconv's CPU backend.
     auto cpu = upconv::Context::create({.backend = upconv::BackendKind::cpu});

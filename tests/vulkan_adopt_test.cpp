@@ -230,9 +230,11 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     // Owed before: writes to input visible to compute reads; the fill of output done before compute writes.
     engine.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    // Op 1 timed: upconv's timestamps in the engine's command buffer.
     Status s = record(*vk1, engine.cmd, x.shape(), {engine.buffers[input].buffer, 0, x_bytes},
-                      {engine.buffers[mid].buffer, 0, mid_bytes});
+                      {engine.buffers[mid].buffer, 0, mid_bytes}, nullptr, RecordTiming::timestamps);
     ASSERT_TRUE(s.ok()) << s.to_string();
+    EXPECT_EQ(vk1->last_device_time_ms(), -1.0) << "recorded, not executed yet: no time";
     // Between two upconv ops: compute write -> compute read.
     engine.barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_SHADER_READ_BIT);
@@ -253,6 +255,10 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     submit.pCommandBuffers = &engine.cmd;
     ENGINE_CHECK(vkQueueSubmit(engine.queue, 1, &submit, VK_NULL_HANDLE));
     ENGINE_CHECK(vkQueueWaitIdle(engine.queue));
+    const double recorded_ms = vk1->last_device_time_ms();
+    EXPECT_GT(recorded_ms, 0.0) << "timed record: the GPU time once the engine's submission completed";
+    EXPECT_LT(recorded_ms, 10000.0);
+    EXPECT_EQ(vk2->last_device_time_ms(), -1.0) << "an untimed record reports no time";
 
     Tensor got(y_ref.shape());
     std::memcpy(got.data(), engine.buffers[readback].mapped, y_bytes);
@@ -262,6 +268,7 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     Tensor y_run;
     ASSERT_TRUE(vk1->run(x, y_run).ok());
     EXPECT_TRUE(testing::compare_tensors(y_run, mid_ref, 1e-4, "adopted run"));
+    EXPECT_GE(vk1->last_device_time_ms(), 0.0) << "after a run, the run's time";
     // An upconv-owned context (its own instance and device, its own function tables) works
     // side by side with the adopted one.
     ContextOptions own_options;

@@ -110,7 +110,9 @@ TEST(VulkanOps, SubgroupUseFollowsTheDeviceAndTheEnvironment) {
   const char* off = std::getenv("UPCONV_VULKAN_NO_SUBGROUPS");
   const bool forced_off = off && *off && std::string(off) != "0";
   EXPECT_EQ(dev->subgroup_broadcast(), dev->properties().subgroup_ballot && !forced_off);
-  if (std::getenv("UPCONV_TEST_EXPECT_NO_SUBGROUPS")) EXPECT_FALSE(dev->subgroup_broadcast());
+  if (std::getenv("UPCONV_TEST_EXPECT_NO_SUBGROUPS")) {
+    EXPECT_FALSE(dev->subgroup_broadcast());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

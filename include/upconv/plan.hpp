@@ -100,7 +100,8 @@ class Plan {
   Status run(const Tensor& input, const IndexTensor& indices, Tensor& output);
 
   /// Time the last run took on the device in milliseconds (Vulkan timestamp queries), or -1
-  /// where the backend does not measure it (the CPU backend).
+  /// where the backend does not measure it (the CPU backend). After a timed upconv::record (see
+  /// upconv/vulkan.hpp), the time of the recorded commands' last completed execution.
   double last_device_time_ms() const;
 
   /// Internal.

@@ -88,6 +88,12 @@ struct VulkanBufferBinding {
   VkDeviceSize range = VK_WHOLE_SIZE;
 };
 
+/// GPU timing of recorded commands (see record).
+enum class RecordTiming {
+  off,         ///< record only the op's commands
+  timestamps,  ///< also a query reset and two timestamps around them, read by Plan::last_device_time_ms
+};
+
 /// Records `plan` into the caller's command buffer `cmd` (in the recording state, from a pool of
 /// the plan's device, on a queue family with compute), reading `input` (shape `input_shape`)
 /// and writing `output` (shape plan.output_shape(input_shape)), dense NCHW / NCL. Elements are
@@ -103,13 +109,22 @@ struct VulkanBufferBinding {
 ///  - after: `output` was written by VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT /
 ///    VK_ACCESS_SHADER_WRITE_BIT; a barrier from there to the consumer is the caller's.
 /// Between the op's own dispatches upconv records its barriers itself. The recorded commands
-/// bind compute pipelines, a descriptor set and push constants: re-bind your own afterwards.
+/// bind compute pipelines, a descriptor set and push constants: re-bind your own afterwards
+/// (timed, they also reset and write two queries of a query pool of the plan's own).
 ///
 /// Lifetime: the plan's descriptor set is written when record() is called, so the command
 /// buffer recorded by one record() call must have completed execution before the same plan is
 /// recorded again or destroyed (use one plan per op instance in a frame). Plan::run uses a
 /// separate descriptor set and may be called meanwhile.
+///
+/// Timing: with RecordTiming::timestamps, `cmd` must be for a queue family with timestamps
+/// (VulkanDeviceInfo::timestamp_valid_bits > 0; an error names the context's family when it has
+/// none). Plan::last_device_time_ms() then returns the GPU time of the recorded commands once an
+/// execution of `cmd` has completed, and -1 while none has (it never waits; a later execution's
+/// time replaces an earlier one's). A run() or an untimed record() ends that: the plan then
+/// reports the run's time, or -1.
 Status record(Plan& plan, VkCommandBuffer cmd, const Shape& input_shape, VulkanBufferBinding input,
-              VulkanBufferBinding output, const VulkanBufferBinding* indices = nullptr);
+              VulkanBufferBinding output, const VulkanBufferBinding* indices = nullptr,
+              RecordTiming timing = RecordTiming::off);
 
 }  // namespace upconv

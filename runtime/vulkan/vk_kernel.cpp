@@ -120,10 +120,16 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   if (dev.has_timestamps()) {
     VkQueryPoolCreateInfo query_info{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
     query_info.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    query_info.queryCount = 2;
+    query_info.queryCount = 4;
     VkQueryPool queries = VK_NULL_HANDLE;
     UPCONV_VK_CHECK(fn_->vkCreateQueryPool(vk, &query_info, nullptr, &queries));
     queries_ = Owned<VkQueryPool>(vk, queries, fn_->vkDestroyQueryPool);
+    // Reset once here: a timed record()'s queries may be read (last_device_time_ms) before the
+    // caller's first execution, and reading never-reset queries is invalid. Reset queries
+    // read as not available.
+    UPCONV_RETURN_IF_ERROR(begin_commands());
+    fn_->vkCmdResetQueryPool(cmd_, queries_.get(), 0, 4);
+    UPCONV_RETURN_IF_ERROR(submit_and_wait());
   }
 
   // Two descriptor sets: one for run(), one for record() (see upconv/vulkan.hpp).
@@ -279,6 +285,7 @@ Status VulkanKernel::check_range(const char* what, VkDeviceSize bytes) const {
 
 Status VulkanKernel::run(const OpArgs& args) {
   UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
+  timing_ = TimingSource::run;
   last_device_ms_ = -1.0;
   auto dispatches = plan(args.xd, args.yd);
   if (!dispatches.ok()) return dispatches.status();
@@ -333,12 +340,12 @@ Status VulkanKernel::run(const OpArgs& args) {
                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
   }
   if (queries_) {
-    fn_->vkCmdResetQueryPool(cmd_, queries_.get(), 0, 2);
+    fn_->vkCmdResetQueryPool(cmd_, queries_.get(), kRunQueries, 2);
     // BOTTOM_OF_PIPE: written once every earlier command (the upload) has completed.
-    fn_->vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), 0);
+    fn_->vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), kRunQueries);
   }
   UPCONV_RETURN_IF_ERROR(record_dispatches(cmd_, run_set_, *dispatches));
-  if (queries_) fn_->vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), 1);
+  if (queries_) fn_->vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), kRunQueries + 1);
   if (unified_memory_) {
     compute_barrier(*fn_, cmd_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                     VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
@@ -359,24 +366,41 @@ Status VulkanKernel::run(const OpArgs& args) {
   else
     std::memcpy(args.y, out_host, out_bytes);
 
-  if (queries_) {
-    uint64_t ticks[2] = {0, 0};
-    const VkResult r = fn_->vkGetQueryPoolResults(device_->device(), queries_.get(), 0, 2, sizeof(ticks), ticks,
-                                                  sizeof(uint64_t), VK_QUERY_RESULT_64_BIT);
-    if (r == VK_SUCCESS) {
-      const uint32_t bits = device_->timestamp_valid_bits();
-      const uint64_t mask = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
-      const uint64_t elapsed = ((ticks[1] & mask) - (ticks[0] & mask)) & mask;  // wraps correctly
-      last_device_ms_ = static_cast<double>(elapsed) * device_->timestamp_period_ns() * 1e-6;
-    }
-  }
+  last_device_ms_ = elapsed_ms(kRunQueries, /*wait=*/true);  // the fence wait made them available
   return device_->take_validation_status();
 }
 
+double VulkanKernel::elapsed_ms(uint32_t first, bool wait) const {
+  if (!queries_) return -1.0;
+  uint64_t ticks[2] = {0, 0};
+  const VkResult r = fn_->vkGetQueryPoolResults(device_->device(), queries_.get(), first, 2, sizeof(ticks), ticks,
+                                                sizeof(uint64_t),
+                                                VK_QUERY_RESULT_64_BIT | (wait ? VK_QUERY_RESULT_WAIT_BIT : 0));
+  if (r != VK_SUCCESS) return -1.0;  // VK_NOT_READY: not both written yet
+  const uint32_t bits = device_->timestamp_valid_bits();
+  const uint64_t mask = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  const uint64_t elapsed = ((ticks[1] & mask) - (ticks[0] & mask)) & mask;  // wraps correctly
+  return static_cast<double>(elapsed) * device_->timestamp_period_ns() * 1e-6;
+}
+
+double VulkanKernel::last_device_time_ms() const {
+  switch (timing_) {
+    case TimingSource::run: return last_device_ms_;
+    case TimingSource::record: return elapsed_ms(kRecordQueries, /*wait=*/false);
+    case TimingSource::none: break;
+  }
+  return -1.0;
+}
+
 Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& out, const VulkanBufferBinding& input,
-                            const VulkanBufferBinding& output, const VulkanBufferBinding* indices) {
+                            const VulkanBufferBinding& output, const VulkanBufferBinding* indices,
+                            RecordTiming timing) {
   UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
   if (!cmd) return invalid_argument("record: cmd is VK_NULL_HANDLE");
+  const bool timed = timing == RecordTiming::timestamps;
+  if (timed && !queries_)
+    return unsupported("record: timing needs timestamps, but queue family " + std::to_string(device_->queue_family()) +
+                       " of " + device_->name() + " has none (timestampValidBits 0)");
   const bool unpool = std::holds_alternative<UnpoolDesc>(desc_);
   if (unpool && !indices) return invalid_argument("record: max_unpool2d needs an indices binding");
   if (!unpool && indices) return invalid_argument("record: only max_unpool2d takes an indices binding");
@@ -412,7 +436,18 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
               : VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE},
   };
   write_set(record_set_, infos);
+  timing_ = TimingSource::none;
+  if (timed) {
+    fn_->vkCmdResetQueryPool(cmd, queries_.get(), kRecordQueries, 2);
+    // BOTTOM_OF_PIPE: after the caller's earlier commands have completed, so the interval is
+    // upconv's work (plus whatever of the caller's overlaps it, which the caller controls).
+    fn_->vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), kRecordQueries);
+  }
   UPCONV_RETURN_IF_ERROR(record_dispatches(cmd, record_set_, *dispatches));
+  if (timed) {
+    fn_->vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_.get(), kRecordQueries + 1);
+    timing_ = TimingSource::record;
+  }
   return device_->take_validation_status();
 }
 

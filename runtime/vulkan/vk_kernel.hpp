@@ -21,11 +21,11 @@ class VulkanKernel final : public OpKernel {
   ~VulkanKernel() override;
 
   Status run(const OpArgs& args) override;
-  double last_device_time_ms() const override { return last_device_ms_; }
+  double last_device_time_ms() const override;
 
   /// Records the op into a caller's command buffer on the caller's buffers (upconv::record).
   Status record(VkCommandBuffer cmd, const Dims4& in, const Dims4& out, const VulkanBufferBinding& input,
-                const VulkanBufferBinding& output, const VulkanBufferBinding* indices);
+                const VulkanBufferBinding& output, const VulkanBufferBinding* indices, RecordTiming timing);
 
   bool fp16() const noexcept { return storage_ == shaders::Storage::fp16; }
   VulkanDevice& device() noexcept { return *device_; }
@@ -48,6 +48,9 @@ class VulkanKernel final : public OpKernel {
   /// unsupported when a binding of `bytes` exceeds maxStorageBufferRange.
   Status check_range(const char* what, VkDeviceSize bytes) const;
   size_t element_bytes() const noexcept { return fp16() ? 2 : 4; }
+  /// Milliseconds between the timestamps at queries `first` and first + 1, or -1 when they are
+  /// not both available (`wait`: block until they are).
+  double elapsed_ms(uint32_t first, bool wait) const;
 
   std::shared_ptr<VulkanDevice> device_;  // first: destroyed last
   const DeviceFunctions* fn_ = nullptr;
@@ -63,8 +66,11 @@ class VulkanKernel final : public OpKernel {
   Owned<VkCommandPool> command_pool_;
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;
   Owned<VkFence> fence_;
+  // Timestamps: queries 0-1 bracket run()'s dispatches, 2-3 those of a timed record().
+  static constexpr uint32_t kRunQueries = 0, kRecordQueries = 2;
   Owned<VkQueryPool> queries_;
-  double last_device_ms_ = -1.0;
+  enum class TimingSource { none, run, record } timing_ = TimingSource::none;
+  double last_device_ms_ = -1.0;  // of the last run()
 };
 
 }  // namespace upconv::detail::vk

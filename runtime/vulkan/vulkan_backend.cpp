@@ -97,12 +97,12 @@ Result<Precision> vulkan_storage_precision(const Context& context) {
 }
 
 Status record(Plan& plan, VkCommandBuffer cmd, const Shape& input_shape, VulkanBufferBinding input,
-              VulkanBufferBinding output, const VulkanBufferBinding* indices) {
+              VulkanBufferBinding output, const VulkanBufferBinding* indices, RecordTiming timing) {
   auto* kernel = dynamic_cast<detail::vk::VulkanKernel*>(&plan.impl().kernel());
   if (!kernel) return invalid_argument("record: the plan was not made on a Vulkan context");
   auto io = detail::resolve_io(plan.impl().desc(), input_shape);
   if (!io.ok()) return io.status();
-  return kernel->record(cmd, io->in, io->out, input, output, indices);
+  return kernel->record(cmd, io->in, io->out, input, output, indices, timing);
 }
 
 }  // namespace upconv

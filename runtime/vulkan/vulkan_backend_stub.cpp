@@ -27,7 +27,7 @@ Result<Context> create_vulkan_context(const VulkanAdoptInfo&, const ContextOptio
 }
 Result<Precision> vulkan_storage_precision(const Context&) { return detail::without_vulkan(); }
 Status record(Plan&, VkCommandBuffer, const Shape&, VulkanBufferBinding, VulkanBufferBinding,
-              const VulkanBufferBinding*) {
+              const VulkanBufferBinding*, RecordTiming) {
   return detail::without_vulkan();
 }
 }  // namespace upconv
