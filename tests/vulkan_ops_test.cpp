@@ -76,6 +76,14 @@ Context& context(Precision precision) {
   return *slot;
 }
 
+// Random sweeps run this many cases per op (UPCONV_TEST_SWEEP_CASES scales them up for a longer
+// local fuzz; CI keeps the default). Seeds past the default are new cases, not repeats.
+uint64_t sweep_cases() {
+  const char* env = std::getenv("UPCONV_TEST_SWEEP_CASES");
+  const long n = env ? std::strtol(env, nullptr, 10) : 0;
+  return n > 0 ? static_cast<uint64_t>(n) : 12;
+}
+
 uint64_t validation_messages(Precision precision) {
   auto* dev = detail::vk::device_of(context(precision));
   return dev ? dev->validation_message_count() : ~uint64_t{0};
@@ -254,9 +262,9 @@ TEST(VulkanOps, EveryActivationBothConvs) {
 
 TEST(VulkanOps, RandomConvSweep) {
   std::vector<OpCase> cases;
-  for (uint64_t s = 0; s < 12; ++s) {
-    cases.push_back(OpCase::random_conv(5000 + s));
-    cases.push_back(OpCase::random_conv_transpose(6000 + s));
+  for (uint64_t s = 0; s < sweep_cases(); ++s) {
+    cases.push_back(OpCase::random_conv(s < 12 ? 5000 + s : 1000000 + s));
+    cases.push_back(OpCase::random_conv_transpose(s < 12 ? 6000 + s : 2000000 + s));
   }
   check_all(cases, kFp32Only);
 }
@@ -330,7 +338,8 @@ TEST(VulkanOps, MaxUnpool) {
 
 TEST(VulkanOps, RandomCopySweep) {
   std::vector<OpCase> cases;
-  for (uint64_t s = 0; s < 12; ++s) {
+  for (uint64_t i = 0; i < sweep_cases(); ++i) {
+    const uint64_t s = i < 12 ? i : 1000000 + 1000 * i;  // past the default: fresh seeds
     cases.push_back(OpCase::random_pixel_shuffle(7000 + s));
     cases.push_back(OpCase::random_pixel_unshuffle(7100 + s));
     cases.push_back(OpCase::random_max_unpool2d(7200 + s));
