@@ -9,6 +9,7 @@
 #endif
 #include "cpu/permute_kernels.hpp"
 #include "cpu/reference/reference.hpp"
+#include "runtime/validate.hpp"
 
 namespace upconv::detail {
 namespace {
@@ -42,6 +43,7 @@ class ReferenceShuffleKernel final : public OpKernel {
 class ReferenceUnpoolKernel final : public OpKernel {
  public:
   Status run(const OpArgs& a) override {
+    UPCONV_RETURN_IF_ERROR(check_unpool_indices(a.indices, a.xd.count(), a.yd.plane()));
     ref::max_unpool2d(a.x, a.indices, a.xd, a.y, a.yd);
     return {};
   }

@@ -3,6 +3,7 @@
 #include "cpu/permute_kernels.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -10,6 +11,8 @@
 #include <xmmintrin.h>
 
 #include <xsimd/xsimd.hpp>
+
+#include "runtime/validate.hpp"
 
 namespace upconv::detail::cpu {
 
@@ -112,6 +115,21 @@ class ResampleKernel final : public OpKernel {
   PermuteRowKernels rows_;
 };
 
+// out[idx[e]] = in[e] in C order (a later duplicate wins). An index outside [0, out_plane) is
+// skipped and makes the result false: the check rides on the one read of the indices.
+bool scatter_plane(const float* in, const int64_t* idx, int64_t count, float* out, int64_t out_plane) {
+  const auto limit = static_cast<uint64_t>(out_plane);
+  bool inside = true;
+  for (int64_t e = 0; e < count; ++e) {
+    const auto at = static_cast<uint64_t>(idx[e]);
+    if (at < limit)
+      out[at] = in[e];
+    else
+      inside = false;
+  }
+  return inside;
+}
+
 class UnpoolKernel final : public OpKernel {
  public:
   UnpoolKernel(std::shared_ptr<ThreadPool> pool, const PermuteRowKernels& rows)
@@ -123,8 +141,9 @@ class UnpoolKernel final : public OpKernel {
     // A large output is assembled plane by plane in a cache-resident buffer (zero, scatter) and
     // then streamed out, so each output line goes to memory once, without read-for-ownership.
     const bool streaming = a.yd.count() * static_cast<int64_t>(sizeof(float)) >= kStreamingOutputBytes;
-    // One work item = one (n, c) plane: indices never leave their plane (validated by the
-    // runtime), and C order within a plane keeps "the later duplicate wins".
+    // One work item = one (n, c) plane: indices never leave their plane (checked as they are
+    // read), and C order within a plane keeps "the later duplicate wins".
+    std::atomic<bool> all_inside{true};
     pool_->parallel_for(a.xd.n * a.xd.c, [&](int64_t begin, int64_t end) {
       std::vector<float> staging(streaming ? static_cast<size_t>(out_plane) : 0);
       for (int64_t p = begin; p < end; ++p) {
@@ -132,7 +151,7 @@ class UnpoolKernel final : public OpKernel {
         const float* in = a.x + p * in_plane;
         const int64_t* idx = a.indices + p * in_plane;
         std::memset(out, 0, plane_bytes);
-        for (int64_t e = 0; e < in_plane; ++e) out[idx[e]] = in[e];
+        if (!scatter_plane(in, idx, in_plane, out, out_plane)) all_inside.store(false, std::memory_order_relaxed);
         if (streaming) {
           const float* plane = staging.data();
           rows_.interleave(&plane, 1, a.y + p * out_plane, out_plane, true);
@@ -140,6 +159,7 @@ class UnpoolKernel final : public OpKernel {
       }
       if (streaming) streaming_fence();
     });
+    if (!all_inside.load()) return check_unpool_indices(a.indices, a.xd.count(), out_plane);  // words the error
     return {};
   }
 

@@ -12,8 +12,9 @@
 namespace upconv::detail {
 
 /// Host-side operands of one run. Shapes are validated by the runtime before a kernel sees them;
-/// `y` is allocated with `yd` extents. `indices` is set for max_unpool2d only (validated to lie
-/// inside each output plane).
+/// `y` is allocated with `yd` extents. `indices` is set for max_unpool2d only; their values are
+/// not validated yet: the kernel must return check_unpool_indices' error for an index outside
+/// its output plane (never write through it; the output is then unspecified).
 struct OpArgs {
   const float* x = nullptr;
   Dims4 xd;

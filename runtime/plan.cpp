@@ -91,24 +91,7 @@ Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output
     return invalid_argument("indices shape " + shape_to_string(indices.shape()) + " must equal input shape " +
                             shape_to_string(input.shape()));
   UPCONV_RETURN_IF_ERROR(check_storage("indices", indices));
-  // One branch-free pass over the indices in 32-bit halves (the baseline x86-64 build has no
-  // 64-bit vector compare, 32-bit ones vectorise); the offending element is looked for only
-  // when there is one. plane < 2^31 (the runtime's tensor limits), so v is in range exactly when
-  // its high half is 0 and its low half, as int32, is in [0, plane).
-  const int64_t plane = io->out.plane();
-  const int64_t* idx = indices.data();
-  const auto plane32 = static_cast<int32_t>(std::min<int64_t>(plane, INT32_MAX));
-  uint32_t bad = plane > INT32_MAX ? 1u : 0u;
-  for (int64_t i = 0; i < indices.size(); ++i) {
-    const auto v = static_cast<uint64_t>(idx[i]);
-    const auto low = static_cast<int32_t>(static_cast<uint32_t>(v));
-    bad |= static_cast<uint32_t>(v >> 32) | static_cast<uint32_t>(low < 0) | static_cast<uint32_t>(low >= plane32);
-  }
-  if (bad != 0)
-    for (int64_t i = 0; i < indices.size(); ++i)
-      if (idx[i] < 0 || idx[i] >= plane)
-        return invalid_argument("indices element " + std::to_string(i) + " = " + std::to_string(idx[i]) +
-                                " is outside the output plane of " + std::to_string(plane) + " elements");
+  // The kernel checks every index against its plane (check_unpool_indices) as it reads it.
   output.resize(detail::output_shape_of(impl_->desc(), io->out));
   return impl_->kernel().run({input.data(), io->in, indices.data(), output.data(), io->out});
 }

@@ -1,5 +1,8 @@
 #include "runtime/validate.hpp"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <string>
 
 #include "upconv/shapes.hpp"
@@ -276,6 +279,26 @@ Result<IoDims> resolve_io(const OpDesc& desc, const Shape& input) { return std::
 Shape output_shape_of(const OpDesc& desc, const Dims4& out) {
   if (const auto* c = std::get_if<ConvDesc>(&desc); c && c->spatial_rank == 1) return {out.n, out.c, out.w};
   return {out.n, out.c, out.h, out.w};
+}
+
+Status check_unpool_indices(const int64_t* indices, int64_t count, int64_t plane) {
+  // One branch-free pass in 32-bit halves (the baseline x86-64 build has no 64-bit vector
+  // compare, 32-bit ones vectorise); the offending element is looked for only when there is one.
+  // plane < 2^31 (the runtime's tensor limits), so v is in range exactly when its high half is 0
+  // and its low half, as int32, is in [0, plane).
+  const auto plane32 = static_cast<int32_t>(std::min<int64_t>(plane, INT32_MAX));
+  uint32_t bad = plane > INT32_MAX ? 1u : 0u;
+  for (int64_t i = 0; i < count; ++i) {
+    const auto v = static_cast<uint64_t>(indices[i]);
+    const auto low = static_cast<int32_t>(static_cast<uint32_t>(v));
+    bad |= static_cast<uint32_t>(v >> 32) | static_cast<uint32_t>(low < 0) | static_cast<uint32_t>(low >= plane32);
+  }
+  if (bad != 0)
+    for (int64_t i = 0; i < count; ++i)
+      if (indices[i] < 0 || indices[i] >= plane)
+        return invalid_argument("indices element " + std::to_string(i) + " = " + std::to_string(indices[i]) +
+                                " is outside the output plane of " + std::to_string(plane) + " elements");
+  return {};
 }
 
 }  // namespace upconv::detail

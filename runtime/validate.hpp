@@ -33,4 +33,10 @@ Result<IoDims> resolve_io(const OpDesc& desc, const Shape& input);
 /// The user-facing output shape for `io.out` (rank 3 for 1-D convs, else 4).
 Shape output_shape_of(const OpDesc& desc, const Dims4& out);
 
+/// max_unpool2d: every index must name an element of its output plane, [0, plane). The error
+/// names the first element outside it (flat position in the indices tensor) and its value.
+/// Kernels call it before using indices (the CPU kernel only once its own pass found one bad,
+/// to word the error), so the indices are read once per run, not once more for checking.
+Status check_unpool_indices(const int64_t* indices, int64_t count, int64_t plane);
+
 }  // namespace upconv::detail

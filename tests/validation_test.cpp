@@ -230,6 +230,37 @@ TEST(Validation, UnpoolIndicesOutsideThePlane) {
   EXPECT_TRUE(unpool->run(filled({1, 2, 2, 2}), ok, y).ok());
 }
 
+// The CPU kernel checks indices as it scatters them, plane by plane on several threads: the
+// error still names the first bad element in C order, whichever plane a thread met first, on
+// outputs assembled in place and on large ones streamed out (>= 16 MiB), and the plan keeps
+// working afterwards.
+TEST(Validation, UnpoolIndicesOutsideThePlaneAnyPlaneAnyThreadCount) {
+  for (int threads : {1, 2})
+    for (int64_t side : {16, 512}) {  // output planes of 32 x 32 and 1024 x 1024 floats (4 planes: 16 MiB)
+      auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = threads});
+      ASSERT_TRUE(ctx.ok());
+      auto unpool = make_max_unpool2d(*ctx, {.kernel = {2, 2}});
+      ASSERT_TRUE(unpool.ok());
+      const Shape shape{2, 2, side, side};
+      IndexTensor idx(shape);
+      for (int64_t p = 0; p < 4; ++p)
+        for (int64_t i = 0; i < side; ++i)
+          for (int64_t j = 0; j < side; ++j) idx.data()[(p * side + i) * side + j] = (2 * i) * (2 * side) + 2 * j;
+      Tensor y;
+      ASSERT_TRUE(unpool->run(filled(shape), idx, y).ok());
+      const int64_t plane = side * side, first = 2 * plane + 5, later = 3 * plane + 1;
+      idx.data()[later] = -7;
+      idx.data()[first] = 4 * plane;
+      EXPECT_TRUE(rejected(unpool->run(filled(shape), idx, y),
+                           {"indices element " + std::to_string(first), std::to_string(4 * plane)}))
+          << threads << " threads, side " << side;
+      idx.data()[first] = 0;
+      EXPECT_TRUE(rejected(unpool->run(filled(shape), idx, y), {"indices element " + std::to_string(later), "-7"}));
+      idx.data()[later] = 1;
+      EXPECT_TRUE(unpool->run(filled(shape), idx, y).ok()) << "a plan that rejected indices runs again";
+    }
+}
+
 TEST(Validation, MovedFromPlanAndInPlaceRunsAreErrorsNotCrashes) {
   auto ctx = cpu();
   auto made = make_conv(ctx, {}, filled(kW));

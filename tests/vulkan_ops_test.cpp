@@ -349,6 +349,26 @@ TEST(VulkanOps, RandomCopySweep) {
   check_all(cases);
 }
 
+// Indices outside their output plane are an error naming the first one, as on the CPU; the GPU
+// never sees them.
+TEST(VulkanOps, MaxUnpoolRejectsIndicesOutsideThePlane) {
+  for (Precision precision : {Precision::fp32, Precision::fp16}) {
+    auto plan = make_max_unpool2d(context(precision), MaxUnpool2dParams{.kernel = {2, 2}});
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    Tensor x(Shape{1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), y;
+    for (int64_t bad : {int64_t{-1}, int64_t{16}, (int64_t{1} << 32) + 3}) {
+      IndexTensor idx(Shape{1, 2, 2, 2}, {0, 2, 8, 10, 1, 3, 9, 11});
+      idx.data()[6] = bad;
+      const Status s = plan->run(x, idx, y);
+      EXPECT_EQ(s.code(), StatusCode::invalid_argument);
+      EXPECT_NE(s.message().find("indices element 6 = " + std::to_string(bad)), std::string::npos) << s.message();
+    }
+    IndexTensor ok(Shape{1, 2, 2, 2}, {0, 2, 8, 10, 1, 3, 9, 15});
+    ASSERT_TRUE(plan->run(x, ok, y).ok());
+    EXPECT_EQ(y.data()[15 + 16], 8.0f);
+  }
+}
+
 // Adversarial duplicate indices with different values: in fp32 the element last in C order wins,
 // as in the reference (see shaders/max_unpool2d.comp; fp16 documents the winner as unspecified).
 TEST(VulkanOps, MaxUnpoolDuplicateIndicesLastWinsFp32) {

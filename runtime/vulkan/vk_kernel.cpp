@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "runtime/validate.hpp"
 #include "runtime/vulkan/half.hpp"
 #include "runtime/vulkan/vk_pipelines.hpp"
 
@@ -287,6 +288,7 @@ Status VulkanKernel::run(const OpArgs& args) {
   UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
   timing_ = TimingSource::run;
   last_device_ms_ = -1.0;
+  if (args.indices) UPCONV_RETURN_IF_ERROR(check_unpool_indices(args.indices, args.xd.count(), args.yd.plane()));
   auto dispatches = plan(args.xd, args.yd);
   if (!dispatches.ok()) return dispatches.status();
   const size_t eb = element_bytes();
@@ -313,7 +315,7 @@ Status VulkanKernel::run(const OpArgs& args) {
   if (args.indices) {
     auto* idx_host = reinterpret_cast<uint32_t*>(unified_memory_ ? static_cast<char*>(indices_.mapped())
                                                                  : static_cast<char*>(staging_.mapped()) + idx_at);
-    for (size_t i = 0; i < in_count; ++i) idx_host[i] = static_cast<uint32_t>(args.indices[i]);  // validated < plane
+    for (size_t i = 0; i < in_count; ++i) idx_host[i] = static_cast<uint32_t>(args.indices[i]);  // checked < plane above
   }
 
   const VkDescriptorBufferInfo infos[5] = {
