@@ -6,28 +6,17 @@
 
 #include <algorithm>
 #include <cstring>
-#include <new>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "runtime/c_api_internal.hpp"
 #include "upconv/upconv.hpp"
 
-struct upconv_context {
-  upconv::Context context;
-  std::string description;
-};
-
-struct upconv_plan {
-  upconv::Plan plan;
-};
-
+namespace upconv::c_api {
 namespace {
-
-using upconv::Status;
-using upconv::StatusCode;
-
 thread_local std::string t_last_error;
+}  // namespace
 
 upconv_status to_c(StatusCode code) {
   switch (code) {
@@ -47,10 +36,7 @@ upconv_status fail(const Status& status) {
   t_last_error = status.message();
   return to_c(status.code());
 }
-upconv_status fail(StatusCode code, std::string message) { return fail(Status(code, std::move(message))); }
-upconv_status check(const Status& status) { return status.ok() ? UPCONV_OK : fail(status); }
 
-/// Records a message without letting an allocation failure escape (used in catch handlers).
 upconv_status fail_noexcept(StatusCode code, const char* prefix, const char* what) noexcept {
   try {
     t_last_error = std::string(prefix) + what;
@@ -60,27 +46,50 @@ upconv_status fail_noexcept(StatusCode code, const char* prefix, const char* wha
   return to_c(code);
 }
 
-/// Runs `body`, turning any exception into a status.
-template <class F>
-upconv_status guarded(F&& body) noexcept {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return fail_noexcept(StatusCode::out_of_memory, "out of host memory", "");
-  } catch (const std::exception& e) {
-    return fail_noexcept(StatusCode::internal, "unexpected exception: ", e.what());
-  } catch (...) {
-    return fail_noexcept(StatusCode::internal, "unexpected exception", "");
-  }
+const char* last_error() noexcept { return t_last_error.c_str(); }
+
+Result<Shape> shape_of(const char* what, const int64_t* dims, int rank) {
+  if (rank < 0 || rank > UPCONV_MAX_RANK)
+    return invalid_argument(std::string(what) + " rank must be in [0, " + std::to_string(UPCONV_MAX_RANK) +
+                            "], got " + std::to_string(rank));
+  if (rank > 0 && !dims) return invalid_argument(std::string(what) + " dims is NULL");
+  return Shape(dims, dims + rank);
 }
 
-upconv::Result<upconv::Shape> shape_of(const char* what, const int64_t* dims, int rank) {
-  if (rank < 0 || rank > UPCONV_MAX_RANK)
-    return upconv::invalid_argument(std::string(what) + " rank must be in [0, " + std::to_string(UPCONV_MAX_RANK) +
-                                    "], got " + std::to_string(rank));
-  if (rank > 0 && !dims) return upconv::invalid_argument(std::string(what) + " dims is NULL");
-  return upconv::Shape(dims, dims + rank);
+Result<ContextOptions> context_options_of(const upconv_context_options* options) {
+  const upconv_context_options o = options ? *options : upconv_context_options_default();
+  const int32_t backend = enum_value(o.backend), precision = enum_value(o.precision);
+  if (backend < UPCONV_BACKEND_AUTO || backend > UPCONV_BACKEND_VULKAN)
+    return invalid_argument("backend " + std::to_string(backend) + " is unknown");
+  if (precision < UPCONV_PRECISION_FP32 || precision > UPCONV_PRECISION_FP16)
+    return invalid_argument("precision " + std::to_string(precision) + " is unknown");
+  ContextOptions opts;
+  opts.backend = backend == UPCONV_BACKEND_CPU      ? BackendKind::cpu
+                 : backend == UPCONV_BACKEND_VULKAN ? BackendKind::vulkan
+                                                    : BackendKind::automatic;
+  opts.num_threads = o.num_threads;
+  opts.pin_threads = o.pin_threads != 0;
+  opts.precision = precision == UPCONV_PRECISION_FP16 ? Precision::fp16 : Precision::fp32;
+  opts.vulkan_device = o.vulkan_device ? o.vulkan_device : "";
+  opts.vulkan_validation = o.vulkan_validation != 0;
+  opts.pipeline_cache_path = o.pipeline_cache_path ? o.pipeline_cache_path : "";
+  return opts;
 }
+
+upconv_status emit_context(Result<Context> context, upconv_context** out) {
+  if (!context.ok()) return fail(context.status());
+  std::string description = context->description();
+  *out = new upconv_context{std::move(context).value(), std::move(description)};
+  return UPCONV_OK;
+}
+
+}  // namespace upconv::c_api
+
+namespace {
+
+using namespace upconv::c_api;  // NOLINT: the helpers every entry point uses
+using upconv::Status;
+using upconv::StatusCode;
 
 /// Copies a caller's array into a tensor of the given shape, checking every pointer and size.
 template <class T>
@@ -92,16 +101,6 @@ upconv::Result<upconv::BasicTensor<T>> tensor_of(const char* what, const T* data
   if (*count > 0 && !data) return upconv::invalid_argument(std::string(what) + " data is NULL");
   std::vector<T> values(data, data + *count);
   return upconv::BasicTensor<T>::create(std::move(shape).value(), std::move(values));
-}
-
-/// The integer in a C enum field. A C caller may store any int there, but in C++ loading a value
-/// outside the enumeration's range through the enum type is undefined, so read the bytes.
-template <class E>
-int32_t enum_value(const E& field) {
-  static_assert(sizeof(E) == sizeof(int32_t), "C ABI enums are 32-bit (*_MAX_ENUM sentinels)");
-  int32_t v;
-  std::memcpy(&v, &field, sizeof v);
-  return v;
 }
 
 upconv::ActivationParams activation_of(const upconv_activation& kind, float alpha) {
@@ -176,7 +175,7 @@ const char* upconv_status_string(upconv_status status) {
   return upconv::to_string(static_cast<StatusCode>(v));
 }
 
-const char* upconv_last_error_message(void) { return t_last_error.c_str(); }
+const char* upconv_last_error_message(void) { return upconv::c_api::last_error(); }
 
 const char* upconv_version(void) { return upconv::version(); }
 
@@ -188,27 +187,9 @@ upconv_status upconv_context_create(const upconv_context_options* options, upcon
   return guarded([&] {
     if (!out) return fail(StatusCode::invalid_argument, "out (the context pointer) is NULL");
     *out = nullptr;
-    const upconv_context_options o = options ? *options : upconv_context_options_default();
-    const int32_t backend = enum_value(o.backend), precision = enum_value(o.precision);
-    if (backend < UPCONV_BACKEND_AUTO || backend > UPCONV_BACKEND_VULKAN)
-      return fail(StatusCode::invalid_argument, "backend " + std::to_string(backend) + " is unknown");
-    if (precision < UPCONV_PRECISION_FP32 || precision > UPCONV_PRECISION_FP16)
-      return fail(StatusCode::invalid_argument, "precision " + std::to_string(precision) + " is unknown");
-    upconv::ContextOptions opts;
-    opts.backend = backend == UPCONV_BACKEND_CPU      ? upconv::BackendKind::cpu
-                   : backend == UPCONV_BACKEND_VULKAN ? upconv::BackendKind::vulkan
-                                                      : upconv::BackendKind::automatic;
-    opts.num_threads = o.num_threads;
-    opts.pin_threads = o.pin_threads != 0;
-    opts.precision = precision == UPCONV_PRECISION_FP16 ? upconv::Precision::fp16 : upconv::Precision::fp32;
-    opts.vulkan_device = o.vulkan_device ? o.vulkan_device : "";
-    opts.vulkan_validation = o.vulkan_validation != 0;
-    opts.pipeline_cache_path = o.pipeline_cache_path ? o.pipeline_cache_path : "";
-    auto context = upconv::Context::create(opts);
-    if (!context.ok()) return fail(context.status());
-    std::string description = context->description();
-    *out = new upconv_context{std::move(context).value(), std::move(description)};
-    return UPCONV_OK;
+    auto opts = context_options_of(options);
+    if (!opts.ok()) return fail(opts.status());
+    return emit_context(upconv::Context::create(*opts), out);
   });
 }
 

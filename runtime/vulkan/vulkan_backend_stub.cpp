@@ -3,6 +3,8 @@
 #include "runtime/vulkan/vulkan_backend.hpp"
 
 #if __has_include(<vulkan/vulkan.h>)
+#include "runtime/c_api_internal.hpp"
+#include "upconv/upconv_vulkan.h"
 #include "upconv/vulkan.hpp"
 #define UPCONV_STUB_HAS_VULKAN_HEADERS 1
 #endif
@@ -31,4 +33,22 @@ Status record(Plan&, VkCommandBuffer, const Shape&, VulkanBufferBinding, VulkanB
   return detail::without_vulkan();
 }
 }  // namespace upconv
+#endif
+
+#ifdef UPCONV_STUB_HAS_VULKAN_HEADERS
+extern "C" {
+upconv_status upconv_context_create_vulkan_adopted(const upconv_vulkan_adopt_info*, const upconv_context_options*,
+                                                   upconv_context** out) {
+  if (out) *out = nullptr;
+  return upconv::c_api::fail(upconv::detail::without_vulkan());
+}
+upconv_status upconv_vulkan_storage_precision(const upconv_context*, upconv_precision*) {
+  return upconv::c_api::fail(upconv::detail::without_vulkan());
+}
+upconv_status upconv_plan_record(upconv_plan*, VkCommandBuffer, const int64_t*, int, const upconv_vulkan_buffer_binding*,
+                                 const upconv_vulkan_buffer_binding*, const upconv_vulkan_buffer_binding*,
+                                 upconv_record_timing) {
+  return upconv::c_api::fail(upconv::detail::without_vulkan());
+}
+}  // extern "C"
 #endif
