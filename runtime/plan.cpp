@@ -77,6 +77,7 @@ Status Plan::run(const Tensor& input, Tensor& output) {
   if (!io.ok()) return io.status();
   UPCONV_RETURN_IF_ERROR(check_storage("input", input));
   output.resize(detail::output_shape_of(impl_->desc(), io->out));
+  if (io->out.count() == 0) return {};  // an empty batch: nothing to compute
   return impl_->kernel().run({input.data(), io->in, nullptr, output.data(), io->out});
 }
 
@@ -93,6 +94,7 @@ Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output
   UPCONV_RETURN_IF_ERROR(check_storage("indices", indices));
   // The kernel checks every index against its plane (check_unpool_indices) as it reads it.
   output.resize(detail::output_shape_of(impl_->desc(), io->out));
+  if (io->out.count() == 0) return {};  // an empty batch: nothing to compute
   return impl_->kernel().run({input.data(), io->in, indices.data(), output.data(), io->out});
 }
 

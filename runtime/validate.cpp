@@ -185,8 +185,10 @@ Result<Dims4> input_dims(const Shape& input, int rank, const char* op) {
   if (static_cast<int>(input.size()) != rank + 2)
     return invalid_argument(std::string("input of ") + op + " must have rank " + str(rank + 2) + ", got shape " +
                             shape_to_string(input));
+  // An empty batch (N = 0) is valid, as in PyTorch: the output is empty too. Channels and
+  // spatial extents must be positive.
   for (size_t i = 0; i < input.size(); ++i)
-    if (input[i] < 1 || input[i] > kMaxAttribute * 64)
+    if (input[i] < (i == 0 ? 0 : 1) || input[i] > kMaxAttribute * 64)
       return invalid_argument(std::string("input shape ") + shape_to_string(input) + " of " + op + " has dimension " +
                               str(i) + " out of range");
   auto count = checked_element_count(input, kMaxTensorElements);

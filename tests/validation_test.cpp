@@ -261,6 +261,32 @@ TEST(Validation, UnpoolIndicesOutsideThePlaneAnyPlaneAnyThreadCount) {
     }
 }
 
+// An empty batch (N = 0) is valid, as in PyTorch: every op returns an empty output of the right
+// shape without computing anything. Other zero extents stay errors.
+TEST(Validation, EmptyBatchGivesAnEmptyOutputOfTheRightShape) {
+  auto ctx = cpu();
+  Tensor y({1});
+  auto conv = make_conv_transpose(ctx, {.stride = {2, 2}}, filled({3, 4, 2, 2}));
+  ASSERT_TRUE(conv.ok());
+  ASSERT_TRUE(conv->run(Tensor({0, 3, 5, 6}), y).ok());
+  EXPECT_EQ(y.shape(), (Shape{0, 4, 10, 12}));
+  EXPECT_EQ(y.size(), 0);
+  auto conv1d = make_conv(ctx, {.spatial_rank = 1}, filled({4, 3, 3}));
+  ASSERT_TRUE(conv1d.ok());
+  ASSERT_TRUE(conv1d->run(Tensor({0, 3, 7}), y).ok());
+  EXPECT_EQ(y.shape(), (Shape{0, 4, 5}));
+  auto shuffle = make_pixel_shuffle(ctx, {});
+  ASSERT_TRUE(shuffle.ok());
+  ASSERT_TRUE(shuffle->run(Tensor({0, 8, 2, 3}), y).ok());
+  EXPECT_EQ(y.shape(), (Shape{0, 2, 4, 6}));
+  auto unpool = make_max_unpool2d(ctx, {.kernel = {2, 2}});
+  ASSERT_TRUE(unpool.ok());
+  ASSERT_TRUE(unpool->run(Tensor({0, 2, 3, 3}), IndexTensor({0, 2, 3, 3}), y).ok());
+  EXPECT_EQ(y.shape(), (Shape{0, 2, 6, 6}));
+  EXPECT_TRUE(rejected(conv->run(Tensor({1, 3, 0, 6}), y), {"dimension 2"}));
+  EXPECT_TRUE(rejected(shuffle->run(Tensor({1, 0, 2, 3}), y), {"dimension 1"}));
+}
+
 TEST(Validation, MovedFromPlanAndInPlaceRunsAreErrorsNotCrashes) {
   auto ctx = cpu();
   auto made = make_conv(ctx, {}, filled(kW));

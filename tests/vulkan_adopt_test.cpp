@@ -284,6 +284,14 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     ASSERT_TRUE(vk1->run(x, y_run).ok());
     EXPECT_EQ(y_own.storage(), y_run.storage()) << "same driver, same shader: bit-identical";
 
+    // An empty batch records nothing and succeeds (the command buffer is not touched).
+    s = record(*vk1, engine.cmd, Shape{0, 3, 5, 6}, {engine.buffers[input].buffer, 0, VK_WHOLE_SIZE},
+               {engine.buffers[mid].buffer, 0, VK_WHOLE_SIZE});
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    Tensor empty;
+    ASSERT_TRUE(vk1->run(Tensor({0, 3, 5, 6}), empty).ok());
+    EXPECT_EQ(empty.shape(), (Shape{0, 4, 10, 12}));
+
     // Errors name the binding.
     s = record(*vk2, engine.cmd, mid_ref.shape(), {engine.buffers[mid].buffer, 2, VK_WHOLE_SIZE},
                {engine.buffers[output].buffer, 0, y_bytes});

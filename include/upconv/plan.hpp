@@ -95,6 +95,7 @@ class Plan {
 
   /// Runs the op on `input`; `output` is resized to output_shape(input) and overwritten. It must
   /// be a different tensor than `input` (an error otherwise). A moved-from plan returns errors.
+  /// An empty batch (N = 0) is valid, as in PyTorch, and gives an empty output.
   Status run(const Tensor& input, Tensor& output);
   /// max_unpool2d: `indices` has the input's shape. Other ops reject this overload.
   Status run(const Tensor& input, const IndexTensor& indices, Tensor& output);

@@ -427,6 +427,8 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
                               " bytes is smaller than the " + std::to_string(c.needed) + " bytes the op needs");
     UPCONV_RETURN_IF_ERROR(check_range(c.name, c.binding->range != VK_WHOLE_SIZE ? c.binding->range : c.needed));
   }
+  timing_ = TimingSource::none;
+  if (out.count() == 0) return device_->take_validation_status();  // an empty batch: no commands
   auto dispatches = plan(in, out);
   if (!dispatches.ok()) return dispatches.status();
   const VkDescriptorBufferInfo infos[5] = {
@@ -438,7 +440,6 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
               : VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE},
   };
   write_set(record_set_, infos);
-  timing_ = TimingSource::none;
   if (timed) {
     fn_->vkCmdResetQueryPool(cmd, queries_.get(), kRecordQueries, 2);
     // BOTTOM_OF_PIPE: after the caller's earlier commands have completed, so the interval is

@@ -126,6 +126,15 @@ TEST_F(CliOpTest, PixelShuffleAndUnshuffle) {
   expect_close(back, expected(make_pixel_unshuffle(*ctx_, {2, ShuffleMode::crd}), u), "pixel_unshuffle");
 }
 
+// An empty batch (N = 0) is valid input, as in PyTorch: the output file holds an empty tensor of
+// the right shape.
+TEST_F(CliOpTest, EmptyBatch) {
+  const std::string xp = dir_.write("x0.npy", Tensor({0, 2, 3, 4}));
+  const std::string wp = dir_.write("w.npy", random_tensor({2, 5, 3, 3}, 63));
+  EXPECT_EQ(run_ok({"conv_transpose2d", "--input", xp, "--weight", wp, "--stride", "2"}).shape(), (Shape{0, 5, 7, 9}));
+  EXPECT_EQ(run_ok({"upsample_nearest2d", "--input", xp, "--factor", "3"}).shape(), (Shape{0, 2, 9, 12}));
+}
+
 TEST_F(CliOpTest, MaxUnpool2d) {
   const Tensor x = random_tensor({1, 2, 2, 2}, 71);
   const IndexTensor idx({1, 2, 2, 2}, {0, 3, 10, 24, 6, 2, 20, 18});
