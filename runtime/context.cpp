@@ -65,8 +65,10 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-BackendKind Context::backend() const noexcept { return impl_->backend->kind(); }
-std::string Context::description() const { return impl_->backend->description(); }
-int Context::num_threads() const noexcept { return impl_->pool->size(); }
+// A moved-from context has no implementation: its accessors answer without crashing, and
+// plan factories reject it (prepare in plan.cpp).
+BackendKind Context::backend() const noexcept { return impl_ ? impl_->backend->kind() : BackendKind::cpu; }
+std::string Context::description() const { return impl_ ? impl_->backend->description() : "empty (moved-from) context"; }
+int Context::num_threads() const noexcept { return impl_ ? impl_->pool->size() : 0; }
 
 }  // namespace upconv

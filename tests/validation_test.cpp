@@ -186,6 +186,10 @@ TEST(Validation, MovedFromContextIsAnErrorNotACrash) {
   Context other = std::move(ctx);
   EXPECT_TRUE(rejected(make_conv(ctx, {}, filled(kW)), {"context"}));  // NOLINT(bugprone-use-after-move)
   EXPECT_TRUE(make_conv(other, {}, filled(kW)).ok());
+  // Its accessors answer instead of dereferencing nothing.
+  EXPECT_NE(ctx.description().find("moved-from"), std::string::npos);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(ctx.num_threads(), 0);                                     // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(ctx.backend(), BackendKind::cpu);                          // NOLINT(bugprone-use-after-move)
 }
 
 // Tensor storage is a public vector: a tensor whose storage disagrees with its shape, or one

@@ -66,7 +66,8 @@ class Context {
   Context& operator=(Context&&) noexcept;
   ~Context();
 
-  /// The backend actually in use (never `automatic`).
+  /// The backend actually in use (never `automatic`; `cpu` for a moved-from context, whose
+  /// description says so and whose plan factories return errors).
   BackendKind backend() const noexcept;
   /// Human-readable description: "cpu (avx512f, 2 threads)" or "vulkan (NVIDIA ..., fp16)".
   std::string description() const;
