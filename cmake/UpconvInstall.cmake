@@ -32,3 +32,12 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/upconvConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/upconvConfigVersion.cmake COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/upconvConfig.cmake ${PROJECT_BINARY_DIR}/upconvConfigVersion.cmake
         DESTINATION ${UPCONV_CMAKE_DIR})
+
+# pkg-config, for builds that are not CMake (make, meson). The prefix is the one configured;
+# `cmake --install --prefix` elsewhere is answered by PKG_CONFIG's --define-prefix.
+set(UPCONV_PC_DL "")
+if(CMAKE_DL_LIBS)
+  set(UPCONV_PC_DL "-l${CMAKE_DL_LIBS}")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/upconv.pc.in ${PROJECT_BINARY_DIR}/upconv.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/upconv.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
