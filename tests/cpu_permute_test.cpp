@@ -65,7 +65,9 @@ TEST_P(CpuPermuteTest, PixelShuffleAndUnshuffleMatchReference) {
                   const std::vector<float> x = random_floats(xd.count(), seed);
                   std::vector<float> want = sentinel_output(yd.count()), got = want;
                   ref::pixel_shuffle(desc, x.data(), xd, want.data(), yd);
-                  auto kernel = make_shuffle_kernel(desc, std::make_shared<ThreadPool>(threads), rows);
+                  // With 2 threads every output takes the streaming-store path (threshold 0).
+                  auto kernel = make_shuffle_kernel(desc, std::make_shared<ThreadPool>(threads), rows,
+                                                    threads == 2 ? 0 : last_level_cache_bytes());
                   ASSERT_TRUE(kernel->run({.x = x.data(), .xd = xd, .y = got.data(), .yd = yd}).ok());
                   int64_t bad = -1;
                   ASSERT_TRUE(bit_equal(got, want, &bad))
@@ -90,7 +92,9 @@ TEST_P(CpuPermuteTest, NearestAndBedOfNailsMatchReference) {
             const std::vector<float> x = random_floats(xd.count(), seed);
             std::vector<float> want = sentinel_output(yd.count()), got = want;
             ref::resample(desc, x.data(), xd, want.data(), yd);
-            auto kernel = make_resample_kernel(desc, std::make_shared<ThreadPool>(threads), rows);
+            // With 2 threads every output takes the streaming-store path (threshold 0).
+            auto kernel = make_resample_kernel(desc, std::make_shared<ThreadPool>(threads), rows,
+                                               threads == 2 ? 0 : last_level_cache_bytes());
             ASSERT_TRUE(kernel->run({.x = x.data(), .xd = xd, .y = got.data(), .yd = yd}).ok());
             int64_t bad = -1;
             ASSERT_TRUE(bit_equal(got, want, &bad))
@@ -155,10 +159,12 @@ TEST(CpuUnpoolTest, MatchesReferenceWithDuplicateIndices) {
     }
 }
 
-// An output of kStreamingOutputBytes or more is assembled per plane and streamed out.
+// An output larger than the cache (1 MiB here; the machine's L3 size by default) is assembled
+// per plane and streamed out; an index outside its plane is still reported.
 TEST(CpuUnpoolTest, StreamedLargeOutputMatchesReference) {
-  const Dims4 xd{1, 2, 512, 1024}, yd{1, 2, 1024, 2048};
-  ASSERT_GE(yd.count() * 4, kStreamingOutputBytes);
+  constexpr int64_t kCacheBytes = int64_t{1} << 20;
+  const Dims4 xd{1, 2, 256, 512}, yd{1, 2, 512, 1024};
+  ASSERT_GT(yd.count() * 4, kCacheBytes);
   const std::vector<float> x = random_floats(xd.count(), 99);
   std::vector<int64_t> idx(static_cast<size_t>(xd.count()));
   std::mt19937 gen(99);
@@ -167,10 +173,15 @@ TEST(CpuUnpoolTest, StreamedLargeOutputMatchesReference) {
   std::vector<float> want = sentinel_output(yd.count()), got = want;
   ref::max_unpool2d(x.data(), idx.data(), xd, want.data(), yd);
   for (int threads : {1, 2}) {
-    auto kernel = make_unpool_kernel(std::make_shared<ThreadPool>(threads), select_permute_row_kernels());
+    auto kernel =
+        make_unpool_kernel(std::make_shared<ThreadPool>(threads), select_permute_row_kernels(), kCacheBytes);
     ASSERT_TRUE(kernel->run({.x = x.data(), .xd = xd, .indices = idx.data(), .y = got.data(), .yd = yd}).ok());
     int64_t bad = -1;
     ASSERT_TRUE(bit_equal(got, want, &bad)) << "streamed max_unpool2d threads=" << threads << " first mismatch at " << bad;
+    std::vector<int64_t> wrong = idx;
+    wrong[200000] = yd.plane();
+    const Status s = kernel->run({.x = x.data(), .xd = xd, .indices = wrong.data(), .y = got.data(), .yd = yd});
+    EXPECT_NE(s.message().find("indices element 200000"), std::string::npos) << s.message();
   }
 }
 

@@ -236,8 +236,7 @@ TEST(Validation, UnpoolIndicesOutsideThePlane) {
 
 // The CPU kernel checks indices as it scatters them, plane by plane on several threads: the
 // error still names the first bad element in C order, whichever plane a thread met first, on
-// outputs assembled in place and on large ones streamed out (>= 16 MiB), and the plan keeps
-// working afterwards.
+// small and large (16 MiB) outputs, and the plan keeps working afterwards.
 TEST(Validation, UnpoolIndicesOutsideThePlaneAnyPlaneAnyThreadCount) {
   for (int threads : {1, 2})
     for (int64_t side : {16, 512}) {  // output planes of 32 x 32 and 1024 x 1024 floats (4 planes: 16 MiB)
