@@ -1,7 +1,5 @@
 // Plan creation and execution: validate, let the backend prepare, then check every run's
 // operands before a kernel sees them.
-#include <algorithm>
-#include <cstdint>
 #include <string>
 
 #include "runtime/context_impl.hpp"

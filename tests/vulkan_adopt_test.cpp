@@ -306,6 +306,11 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     EXPECT_EQ(s.code(), StatusCode::invalid_argument);
     s = record(*cpu1, engine.cmd, x.shape(), {}, {});
     EXPECT_EQ(s.code(), StatusCode::invalid_argument) << "a CPU plan cannot record";
+    Plan moved_to = std::move(vk2).value();
+    s = record(*vk2, engine.cmd, mid_ref.shape(), {engine.buffers[mid].buffer, 0, VK_WHOLE_SIZE},
+               {engine.buffers[output].buffer, 0, y_bytes});  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(s.code(), StatusCode::invalid_argument) << "a moved-from plan records nothing";
+    EXPECT_NE(s.message().find("moved from"), std::string::npos) << s.message();
   }  // upconv context and plans go here; the engine's handles must all still be valid
   engine.destroy();
   EXPECT_EQ(engine.messages, 0);

@@ -36,21 +36,24 @@ class AlignedFloats {
 struct PackedWeights {
   int64_t width = 0, blocks = 0;
   AlignedFloats w, b;
-  int64_t taps_cig = 0;  // kh * kw * cig
-  bool used = false;     // some run has read it
+  bool used = false;  // some run has read it
   bool packed() const noexcept { return w.get() != nullptr; }
-  int64_t floats(int64_t groups) const noexcept { return packed() ? groups * blocks * width * (1 + taps_cig) : 0; }
 };
+
+/// The layout of `width` lanes per block for `cog` output channels per group, not packed yet.
+PackedWeights weight_layout(int64_t cog, int64_t width) {
+  PackedWeights p;
+  p.width = width;
+  p.blocks = (cog + width - 1) / width;
+  return p;
+}
 
 /// Packs weights of `width` lanes per block. `weight_at(g, ci, co, t)` and `bias_at(g, co)` read
 /// the source (the caller's tensors or another packed layout).
 template <class WeightAt, class BiasAt>
 PackedWeights pack_weights(const ConvDesc& d, int64_t width, const WeightAt& weight_at, const BiasAt& bias_at) {
   const int64_t cig = d.c_in_per_group(), cog = d.c_out_per_group(), taps = d.kh * d.kw;
-  PackedWeights p;
-  p.width = width;
-  p.blocks = (cog + width - 1) / width;
-  p.taps_cig = taps * cig;
+  PackedWeights p = weight_layout(cog, width);
   p.w = AlignedFloats(d.groups * p.blocks * taps * cig * width);
   p.b = AlignedFloats(d.groups * p.blocks * width);
   // In destination order (sequential writes); lanes past cog stay zero.
@@ -104,17 +107,22 @@ class FastConvKernel final : public OpKernel {
     // those of a 4 x 6 tile, which matters when the reduction (c_in x taps) is long.
     const int64_t vectors = std::min<int64_t>(2, (d.c_out_per_group() + lanes - 1) / lanes);
     const int64_t cog = d.c_out_per_group();
-    rows_.width = row_block_rows(cog);
-    channels_.width = vectors * lanes;
-    rows_.blocks = (cog + rows_.width - 1) / rows_.width;
-    channels_.blocks = (cog + channels_.width - 1) / channels_.width;
+    rows_ = weight_layout(cog, row_block_rows(cog));
+    channels_ = weight_layout(cog, vectors * lanes);
     // Only the layout of the kernel the first runs most likely use is packed now: a strided conv
     // along W always takes the channel kernel, anything else usually the row kernel.
     PackedWeights& first = (!d.transposed && d.stride_w > 1) ? channels_ : rows_;
     first = pack_weights(d, weight, bias, first.width);
   }
 
-  int64_t packed_weight_floats() const noexcept { return rows_.floats(desc_.groups) + channels_.floats(desc_.groups); }
+  // Weights and bias per block: blocks x width lanes x (kh * kw * cig taps + 1 bias), per group.
+  int64_t packed_weight_floats() const noexcept {
+    const int64_t per_lane = desc_.kh * desc_.kw * desc_.c_in_per_group() + 1;
+    int64_t floats = 0;
+    for (const PackedWeights* p : {&rows_, &channels_})
+      if (p->packed()) floats += desc_.groups * p->blocks * p->width * per_lane;
+    return floats;
+  }
 
   Status run(const OpArgs& a) override {
     const ConvDesc& d = desc_;

@@ -107,7 +107,8 @@ class Plan {
   double last_device_time_ms() const;
 
   /// Internal.
-  detail::PlanImpl& impl() noexcept { return *impl_; }
+  /// Internal; null for a moved-from plan.
+  detail::PlanImpl* impl() noexcept { return impl_.get(); }
   explicit Plan(std::unique_ptr<detail::PlanImpl> impl);
 
  private:

@@ -288,7 +288,6 @@ Status VulkanKernel::run(const OpArgs& args) {
   UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
   timing_ = TimingSource::run;
   last_device_ms_ = -1.0;
-  if (args.indices) UPCONV_RETURN_IF_ERROR(check_unpool_indices(args.indices, args.xd.count(), args.yd.plane()));
   auto dispatches = plan(args.xd, args.yd);
   if (!dispatches.ok()) return dispatches.status();
   const size_t eb = element_bytes();
@@ -315,7 +314,15 @@ Status VulkanKernel::run(const OpArgs& args) {
   if (args.indices) {
     auto* idx_host = reinterpret_cast<uint32_t*>(unified_memory_ ? static_cast<char*>(indices_.mapped())
                                                                  : static_cast<char*>(staging_.mapped()) + idx_at);
-    for (size_t i = 0; i < in_count; ++i) idx_host[i] = static_cast<uint32_t>(args.indices[i]);  // checked < plane above
+    // Converted and checked in one pass; the GPU never sees an index outside its plane.
+    const auto plane = static_cast<uint64_t>(args.yd.plane());
+    bool inside = true;
+    for (size_t i = 0; i < in_count; ++i) {
+      const auto v = static_cast<uint64_t>(args.indices[i]);
+      inside &= v < plane;
+      idx_host[i] = static_cast<uint32_t>(v);
+    }
+    if (!inside) return check_unpool_indices(args.indices, args.xd.count(), args.yd.plane());  // words the error
   }
 
   const VkDescriptorBufferInfo infos[5] = {

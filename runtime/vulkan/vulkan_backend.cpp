@@ -98,10 +98,11 @@ Result<Precision> vulkan_storage_precision(const Context& context) {
 
 Status record(Plan& plan, VkCommandBuffer cmd, const Shape& input_shape, VulkanBufferBinding input,
               VulkanBufferBinding output, const VulkanBufferBinding* indices, RecordTiming timing) {
-  if (auto shape = plan.output_shape(input_shape); !shape.ok()) return shape.status();  // also: a moved-from plan
-  auto* kernel = dynamic_cast<detail::vk::VulkanKernel*>(&plan.impl().kernel());
+  detail::PlanImpl* impl = plan.impl();
+  if (!impl) return invalid_argument("record: plan is empty (moved from)");
+  auto* kernel = dynamic_cast<detail::vk::VulkanKernel*>(&impl->kernel());
   if (!kernel) return invalid_argument("record: the plan was not made on a Vulkan context");
-  auto io = detail::resolve_io(plan.impl().desc(), input_shape);
+  auto io = detail::resolve_io(impl->desc(), input_shape);
   if (!io.ok()) return io.status();
   return kernel->record(cmd, io->in, io->out, input, output, indices, timing);
 }
