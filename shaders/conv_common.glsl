@@ -34,6 +34,16 @@ layout(push_constant) uniform Push {
 } p;
 
 layout(constant_id = 14) const uint W_SHARE = 1;  // lanes that share one weight load (see below)
+// 0: weights from the storage buffer; 1 or 4: from the texel buffer, 1 or 4 channels per texel.
+layout(constant_id = 15) const uint W_TEXELS = 0;
+
+// The packed weights again, as a uniform texel buffer (R32_SFLOAT or R32G32B32A32_SFLOAT, the
+// R16 formats for fp16 storage). llvmpipe (lavapipe) fetches texels with a vector gather, but
+// turns every storage-buffer load into a scalar loop over the SIMD lanes and every
+// subgroupBroadcast into another: each lane fetching the (lane-uniform) weights itself costs
+// less than either. With 4 channels one fetch brings the weights of 4 output channels. The
+// planner sets W_TEXELS (and then W_SHARE = 1) where the runtime bound such a view.
+layout(set = 0, binding = 5) uniform samplerBuffer w_texels;
 
 float acc[CO_TILE * POS_TILE];
 
@@ -53,7 +63,19 @@ uint weight_share_lane() {
 #endif
 }
 
-float weight_at(uint w_at, uint c, float shared_w) {
+// Callers walk the CO_TILE weights of one (tap, ci) in groups of W_GROUP consecutive channels:
+// weight_group loads what this lane holds for group c0 (one load), weight_at picks channel c.
+const uint W_GROUP = W_TEXELS == 4u ? 4u : W_SHARE;
+
+vec4 weight_group(uint w_at, uint c0, uint lane) {
+  if (W_TEXELS == 4u) return texelFetch(w_texels, int((w_at + c0) / 4u));  // w_at, c0: multiples of 4
+  if (W_SHARE > 1u) return vec4(load_w(w_at + c0 + min(lane, CO_TILE - 1u - c0)));  // lane l: channel c0 + l
+  return vec4(0.0);
+}
+
+float weight_at(uint w_at, uint c, vec4 group) {
+  if (W_TEXELS == 4u) return group[c % 4u];
+  if (W_TEXELS == 1u) return texelFetch(w_texels, int(w_at + c)).r;
 #ifdef UPCONV_NO_SUBGROUP
   return load_w(w_at + c);
 #else
@@ -61,14 +83,14 @@ float weight_at(uint w_at, uint c, float shared_w) {
   // subgroupBroadcast needs a constant lane; c is constant once the caller's loop is unrolled,
   // so the driver folds this switch.
   switch (c % W_SHARE) {
-    case 0u: return subgroupBroadcast(shared_w, 0u);
-    case 1u: return subgroupBroadcast(shared_w, 1u);
-    case 2u: return subgroupBroadcast(shared_w, 2u);
-    case 3u: return subgroupBroadcast(shared_w, 3u);
-    case 4u: return subgroupBroadcast(shared_w, 4u);
-    case 5u: return subgroupBroadcast(shared_w, 5u);
-    case 6u: return subgroupBroadcast(shared_w, 6u);
-    default: return subgroupBroadcast(shared_w, 7u);
+    case 0u: return subgroupBroadcast(group.x, 0u);
+    case 1u: return subgroupBroadcast(group.x, 1u);
+    case 2u: return subgroupBroadcast(group.x, 2u);
+    case 3u: return subgroupBroadcast(group.x, 3u);
+    case 4u: return subgroupBroadcast(group.x, 4u);
+    case 5u: return subgroupBroadcast(group.x, 5u);
+    case 6u: return subgroupBroadcast(group.x, 6u);
+    default: return subgroupBroadcast(group.x, 7u);
   }
 #endif
 }
@@ -83,14 +105,13 @@ void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE])
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xv[POS_TILE];
     [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
-    [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_SHARE) {
-      // One load per W_SHARE weights (lane l loads weight c0 + l).
-      float shared_w = W_SHARE > 1u ? load_w(w_at + c0 + min(lane, CO_TILE - 1u - c0)) : 0.0;
+    [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
+      vec4 group = weight_group(w_at, c0, lane);
       // Constant trip counts only, so the driver unrolls fully and acc stays in registers.
-      [[unroll]] for (uint j = 0; j < W_SHARE; ++j) {
+      [[unroll]] for (uint j = 0; j < W_GROUP; ++j) {
         uint c = c0 + j;
         if (c < CO_TILE) {
-          float wv = weight_at(w_at, c, shared_w);
+          float wv = weight_at(w_at, c, group);
           [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += wv * xv[k];
         }
       }

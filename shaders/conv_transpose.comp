@@ -66,12 +66,12 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
     [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw) {
       if (tw0 + mw * SW < KW) {
         uint w_at = w_row + mw * SW * tap_stride;
-        [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_SHARE) {
-          float shared_w = W_SHARE > 1u ? load_w(w_at + c0 + min(lane, CO_TILE - 1u - c0)) : 0.0;
-          [[unroll]] for (uint j = 0; j < W_SHARE; ++j) {
+        [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
+          vec4 group = weight_group(w_at, c0, lane);
+          [[unroll]] for (uint j = 0; j < W_GROUP; ++j) {
             uint c = c0 + j;
             if (c < CO_TILE) {
-              float wv = weight_at(w_at, c, shared_w);
+              float wv = weight_at(w_at, c, group);
               [[unroll]] for (uint k = 0; k < POS_TILE; ++k)
                 acc[c * POS_TILE + k] += wv * xw[k + MAX_TAPS_W - 1u - mw];
             }

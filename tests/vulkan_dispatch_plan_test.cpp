@@ -179,6 +179,37 @@ TEST(VulkanDispatchPlan, NoWeightSharingWithoutSubgroupBallot) {
   }
 }
 
+uint32_t spec_of(const Dispatch& d, uint32_t id) {
+  for (const auto& c : d.spec)
+    if (c.id == id) return c.value;
+  return ~0u;
+}
+
+// Weights through the texel view (W_TEXELS, id 15): 4 channels per texel where the channel tile
+// is a multiple of 4, else 1; and then no subgroup sharing (every lane fetches for itself).
+TEST(VulkanDispatchPlan, WeightTexelsReplaceSubgroupSharing) {
+  DeviceCaps caps;
+  caps.subgroup_size = 8;
+  caps.subgroup_broadcast = true;
+  const Dims4 in{1, 16, 8, 8};
+  for (bool transposed : {false, true}) {
+    for (int64_t c_out : {1, 2, 3, 8, 64}) {
+      ConvDesc c = conv_desc(transposed, 16, c_out, 1, 3, 1, 1);
+      const uint32_t channels = weight_texel_channels(c);
+      EXPECT_EQ(channels, c_out >= 3 ? 4u : 1u) << c_out;  // channel tile: c_out rounded up to 2^k, <= 32
+      caps.weight_texels = false;
+      auto buffer = plan_dispatches(c, in, c.output_dims(in), caps);
+      ASSERT_TRUE(buffer.ok());
+      EXPECT_EQ(spec_of(buffer->front(), 15), 0u);
+      caps.weight_texels = true;
+      auto texels = plan_dispatches(c, in, c.output_dims(in), caps);
+      ASSERT_TRUE(texels.ok());
+      EXPECT_EQ(spec_of(texels->front(), 15), channels);
+      EXPECT_EQ(weight_share_of(texels->front()), 1u);
+    }
+  }
+}
+
 // OpCapability operands of a SPIR-V module.
 std::vector<uint32_t> capabilities(const shaders::Spirv& s) {
   std::vector<uint32_t> caps;

@@ -143,7 +143,7 @@ ConvTiles choose_tiles(const ConvDesc& d) {
 // than the subgroup, the channel tile, or the 8 lanes the shader's broadcast covers.
 uint32_t weight_share(const ConvTiles& t, const DeviceCaps& caps) {
   uint32_t share = 1;
-  if (!caps.subgroup_broadcast) return share;
+  if (!caps.subgroup_broadcast || caps.weight_texels) return share;
   while (share * 2 <= std::min<uint32_t>({caps.subgroup_size, t.co_tile, 8})) share *= 2;
   return share;
 }
@@ -171,7 +171,7 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
             t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u,
-            weight_share(t, caps)});
+            weight_share(t, caps), caps.weight_texels ? weight_texel_channels(d) : 0u});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
   const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * d.stride_w : 1;
@@ -267,6 +267,8 @@ Result<std::vector<Dispatch>> plan_unpool(const Dims4& in, const Dims4& out, con
 }
 
 }  // namespace
+
+uint32_t weight_texel_channels(const ConvDesc& d) { return choose_tiles(d).co_tile % 4 == 0 ? 4 : 1; }
 
 size_t packed_weight_count(const ConvDesc& d) {
   const ConvTiles t = choose_tiles(d);

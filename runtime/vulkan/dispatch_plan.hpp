@@ -15,9 +15,10 @@
 
 namespace upconv::detail::vk {
 
-/// Descriptor set 0, identical in every shader: five storage buffers, all bound in every
-/// pipeline (the runtime binds a dummy buffer for the ones an op does not use).
-enum Binding : uint32_t { kInput = 0, kWeight = 1, kBias = 2, kOutput = 3, kIndices = 4 };
+/// Descriptor set 0, identical in every shader: five storage buffers and, at kWeightTexels, a
+/// uniform texel buffer viewing the same memory as kWeight; all bound in every pipeline (the
+/// runtime binds a dummy buffer or view for the ones an op does not use).
+enum Binding : uint32_t { kInput = 0, kWeight = 1, kBias = 2, kOutput = 3, kIndices = 4, kWeightTexels = 5 };
 
 /// Maximum push-constant bytes any shader uses (the pipeline layout's single range).
 inline constexpr uint32_t kPushConstantBytes = 128;
@@ -51,6 +52,9 @@ struct DeviceCaps {
   // variants built without subgroup operations and lanes share no weight loads.
   bool subgroup_broadcast = false;
   bool fp16_storage = false;
+  // Conv weights are read through the uniform texel buffer (binding kWeightTexels) instead of
+  // the storage buffer: every lane fetches the weight it needs, no subgroup broadcast.
+  bool weight_texels = false;
 };
 
 /// The float words to upload to binding kWeight for a conv/conv_transpose plan (weight in the
@@ -59,6 +63,10 @@ std::vector<float> pack_weight(const ConvDesc& desc, const float* weight);
 
 /// Number of floats pack_weight returns (the size of binding kWeight).
 size_t packed_weight_count(const ConvDesc& desc);
+
+/// Channels per texel of the weight view where DeviceCaps::weight_texels: 4 when every
+/// invocation's weights of one (tap, ci) start at a multiple of 4 floats, else 1.
+uint32_t weight_texel_channels(const ConvDesc& desc);
 
 /// The dispatches of one run on input extents `in` producing `out`, in order. Everything that
 /// varies with the input shape is in push constants; everything fixed by the plan is a

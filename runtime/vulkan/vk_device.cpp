@@ -329,6 +329,15 @@ Status VulkanDevice::create_device(uint32_t index, const std::vector<VkPhysicalD
 Status VulkanDevice::finish_setup(const ContextOptions& options) {
   if (!props_.core.limits.timestampComputeAndGraphics) timestamp_valid_bits_ = 0;
   subgroup_broadcast_ = props_.subgroup_ballot && !env_flag("UPCONV_VULKAN_NO_SUBGROUPS");
+  // Measured on lavapipe only; a GPU keeps the storage-buffer path until measured on one.
+  weight_texels_ = props_.core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  if (const char* w = std::getenv("UPCONV_VULKAN_WEIGHTS")) {
+    const std::string v = w;
+    if (v == "texel") weight_texels_ = true;
+    else if (v == "buffer") weight_texels_ = false;
+    else if (!v.empty())
+      return invalid_argument("UPCONV_VULKAN_WEIGHTS is '" + v + "'; expected 'texel' or 'buffer'");
+  }
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)
     return Status(StatusCode::unsupported, name() + " allows only " +

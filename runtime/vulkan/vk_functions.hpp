@@ -50,6 +50,8 @@ namespace upconv::detail::vk {
   X(vkUnmapMemory)                    \
   X(vkCreateBuffer)                   \
   X(vkDestroyBuffer)                  \
+  X(vkCreateBufferView)               \
+  X(vkDestroyBufferView)              \
   X(vkGetBufferMemoryRequirements)    \
   X(vkBindBufferMemory)               \
   X(vkCreateShaderModule)             \

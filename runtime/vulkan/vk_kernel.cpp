@@ -134,11 +134,12 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   }
 
   // Two descriptor sets: one for run(), one for record() (see upconv/vulkan.hpp).
-  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * kBindingCount};
+  const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * kBindingCount},
+                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 2}};
   VkDescriptorPoolCreateInfo dp_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   dp_info.maxSets = 2;
-  dp_info.poolSizeCount = 1;
-  dp_info.pPoolSizes = &size;
+  dp_info.poolSizeCount = 2;
+  dp_info.pPoolSizes = sizes;
   VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
   UPCONV_VK_CHECK(fn_->vkCreateDescriptorPool(vk, &dp_info, nullptr, &descriptor_pool));
   descriptor_pool_ = Owned<VkDescriptorPool>(vk, descriptor_pool, fn_->vkDestroyDescriptorPool);
@@ -154,13 +155,22 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
 
   const MemoryUse resident = unified_memory_ ? MemoryUse::shared : MemoryUse::device_local;
   UPCONV_RETURN_IF_ERROR(ensure_buffer(dummy_, 16, resident));
+  uint32_t texel_channels = 1;
   if (const auto* conv = std::get_if<ConvDesc>(&desc)) {
     const std::vector<float> packed = pack_weight(*conv, weight);
     std::vector<float> bias_values(static_cast<size_t>(conv->c_out), 0.0f);
     if (bias) std::copy(bias, bias + conv->c_out, bias_values.begin());
     UPCONV_RETURN_IF_ERROR(upload_floats(weight_, weight_bytes_, packed));
     UPCONV_RETURN_IF_ERROR(upload_floats(bias_, bias_bytes_, bias_values));
+    // R32_SFLOAT and R16_SFLOAT uniform texel buffers are mandatory formats; the element-count
+    // limit (at least 65536) is the only reason to keep the storage-buffer path here.
+    texel_channels = weight_texel_channels(*conv);
+    caps_.weight_texels = dev.weight_texels() && packed.size() / texel_channels <= limits.maxTexelBufferElements;
   }
+  auto view = caps_.weight_texels ? make_texel_view(weight_, weight_bytes_, texel_channels)
+                                  : make_texel_view(dummy_, 16, 1);
+  if (!view.ok()) return view.status();
+  weight_view_ = std::move(view).value();
   UPCONV_RETURN_IF_ERROR(build_pipelines_for_representative_shape());
   return dev.take_validation_status();
 }
@@ -243,8 +253,24 @@ Status VulkanKernel::upload(Buffer& target, const void* data, VkDeviceSize bytes
   return submit_and_wait();  // the next use (a run) is a later submission: ordered by the fence wait
 }
 
+Result<Owned<VkBufferView>> VulkanKernel::make_texel_view(const Buffer& buffer, VkDeviceSize bytes,
+                                                          uint32_t channels) {
+  VkBufferViewCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+  info.buffer = buffer.get();
+  if (channels == 4)
+    info.format = fp16() ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
+  else
+    info.format = fp16() ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  info.offset = 0;
+  const VkDeviceSize texel_bytes = channels * element_bytes();
+  info.range = bytes / texel_bytes * texel_bytes;
+  VkBufferView view = VK_NULL_HANDLE;
+  UPCONV_VK_CHECK(fn_->vkCreateBufferView(device_->device(), &info, nullptr, &view));
+  return Owned<VkBufferView>(device_->device(), view, fn_->vkDestroyBufferView);
+}
+
 void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]) {
-  VkWriteDescriptorSet writes[kBindingCount];
+  VkWriteDescriptorSet writes[kBindingCount + 1];
   for (uint32_t i = 0; i < kBindingCount; ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
@@ -253,7 +279,15 @@ void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
-  fn_->vkUpdateDescriptorSets(device_->device(), kBindingCount, writes, 0, nullptr);
+  const VkBufferView view = weight_view_.get();
+  VkWriteDescriptorSet& texels = writes[kBindingCount];
+  texels = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+  texels.dstSet = set;
+  texels.dstBinding = kWeightTexelBinding;
+  texels.descriptorCount = 1;
+  texels.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+  texels.pTexelBufferView = &view;
+  fn_->vkUpdateDescriptorSets(device_->device(), kBindingCount + 1, writes, 0, nullptr);
 }
 
 Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,

@@ -43,7 +43,10 @@ class VulkanKernel final : public OpKernel {
   Status upload_floats(Buffer& target, VkDeviceSize& bytes, const std::vector<float>& values);
   Status begin_commands();
   Status submit_and_wait();
+  /// Writes the five storage bindings and the weight texel view into `set`.
   void write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]);
+  /// A uniform texel buffer view of `bytes` of `buffer` in the storage format.
+  Result<Owned<VkBufferView>> make_texel_view(const Buffer& buffer, VkDeviceSize bytes, uint32_t channels);
   Status record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set, const std::vector<Dispatch>& dispatches);
   /// unsupported when a binding of `bytes` exceeds maxStorageBufferRange.
   Status check_range(const char* what, VkDeviceSize bytes) const;
@@ -60,6 +63,9 @@ class VulkanKernel final : public OpKernel {
   bool unified_memory_ = false;  // activations live in host-visible device memory: no staging copies
   Buffer weight_, bias_, dummy_;
   VkDeviceSize weight_bytes_ = 0, bias_bytes_ = 0;
+  // Binding kWeightTexels: a view of weight_ where the planner reads weights as texels, else of
+  // dummy_ (every binding of the set layout must hold a valid descriptor).
+  Owned<VkBufferView> weight_view_;
   Buffer input_, output_, indices_, staging_;
   Owned<VkDescriptorPool> descriptor_pool_;
   VkDescriptorSet run_set_ = VK_NULL_HANDLE, record_set_ = VK_NULL_HANDLE;

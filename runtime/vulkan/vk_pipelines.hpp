@@ -1,6 +1,7 @@
 // Internal: what every upconv compute pipeline shares on one device — the descriptor set layout
-// (5 storage buffers, bindings 0..4), the pipeline layout (128 bytes of push constants), a
-// VkPipelineCache persisted to ContextOptions::pipeline_cache_path — and the pipelines
+// (5 storage buffers, bindings 0..4, and a uniform texel buffer at 5), the pipeline layout (128
+// bytes of push constants), a VkPipelineCache persisted to ContextOptions::pipeline_cache_path —
+// and the pipelines
 // themselves, cached per (shader, storage variant, specialization constants) so plans with the
 // same constants share one pipeline.
 #pragma once
@@ -19,7 +20,8 @@
 
 namespace upconv::detail::vk {
 
-inline constexpr uint32_t kBindingCount = 5;
+inline constexpr uint32_t kBindingCount = 5;  // storage buffers, bindings 0..4
+inline constexpr uint32_t kWeightTexelBinding = 5;  // uniform texel buffer (conv weights)
 inline constexpr uint32_t kPushConstantRangeBytes = 128;
 
 /// Identifies a pipeline: shader id, storage variant (0 fp32, 1 fp16) and the
