@@ -41,7 +41,8 @@ void main() {
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
       }
       uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
-      accumulate_tap(x_row, w_at, xi, ok);
+      // Consecutive columns (X_TEXELS is only planned for SW == 1) from the first one.
+      accumulate_tap(x_row, w_at, xi, ok, int(ow0 * SW) - p.pad_left + int(tw * DW));
     }
   }
   if (in_range) store_tile(n, g, co0, oh, ow0, 1u);

@@ -45,6 +45,37 @@ layout(constant_id = 15) const uint W_TEXELS = 0;
 // planner sets W_TEXELS (and then W_SHARE = 1) where the runtime bound such a view.
 layout(set = 0, binding = 5) uniform samplerBuffer w_texels;
 
+// Inputs again, for run() on such devices: a uniform texel buffer view of the input (4 channels
+// per texel) at binding 6, read by LOAD_X_SPAN where an invocation's columns are consecutive.
+layout(constant_id = 16) const bool X_TEXELS = false;
+layout(set = 0, binding = 6) uniform samplerBuffer x_texels;
+
+// Index of the view's last texel (the view covers the input rounded up to whole texels).
+int x_texel_last() { return int((p.n * p.c_in * p.in_h * p.in_w + 3u) / 4u) - 1; }
+
+// dst[e] = input element base + e for e < N (a constant), or 0 where !ok[e] (padding). The span
+// starts anywhere, so the ceil((N + 3) / 4) texels from the one holding `base` are fetched and
+// element e sits at offset (base mod 4) + e: one offset per lane, so each element is a select
+// among four constant positions. Texel indices are clamped into the view (masked lanes may
+// point outside it).
+#define LOAD_X_SPAN(dst, N, base, ok)                                                        \
+  {                                                                                          \
+    const uint texels_ = (N + 6u) / 4u;                                                      \
+    int first_ = (base) >> 2; /* floor, also for a negative base (padding) */                \
+    uint shift_ = uint((base) & 3);                                                          \
+    int last_ = x_texel_last();                                                              \
+    vec4 q_[texels_];                                                                        \
+    [[unroll]] for (uint i_ = 0u; i_ < texels_; ++i_)                                        \
+      q_[i_] = texelFetch(x_texels, clamp(first_ + int(i_), 0, last_));                      \
+    [[unroll]] for (uint e_ = 0u; e_ < N; ++e_) {                                            \
+      float v_ = shift_ == 0u ? q_[e_ >> 2][e_ & 3u]                                         \
+               : shift_ == 1u ? q_[(e_ + 1u) >> 2][(e_ + 1u) & 3u]                           \
+               : shift_ == 2u ? q_[(e_ + 2u) >> 2][(e_ + 2u) & 3u]                           \
+                              : q_[(e_ + 3u) >> 2][(e_ + 3u) & 3u];                          \
+      dst[e_] = ok[e_] ? v_ : 0.0;                                                           \
+    }                                                                                        \
+  }
+
 float acc[CO_TILE * POS_TILE];
 
 // The CO_TILE weights of one (tap, ci) are the same for every invocation of the workgroup. On
@@ -98,13 +129,17 @@ float weight_at(uint w_at, uint c, vec4 group) {
 // Adds sum over ci in the group of w[tap][ci][co0 + c] * x[n, g*cin_pg + ci, ih, xi[k]] into acc.
 // x_row: flat index of (n, g*cin_pg, ih, 0); w_at: flat index of (g, th, tw, 0, co0).
 // xi are clamped (always in-bounds) column indices; ok says which are real (padding taps and
-// rows add 0).
-void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE]) {
+// rows add 0). With X_TEXELS the columns are consecutive, col0 + k (unclamped), and read as texels.
+void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE], int col0) {
   uint x_plane = p.in_h * p.in_w;
   uint lane = weight_share_lane();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xv[POS_TILE];
-    [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
+    if (X_TEXELS) {
+      LOAD_X_SPAN(xv, POS_TILE, int(x_row) + col0, ok)
+    } else {
+      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
+    }
     [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
       vec4 group = weight_group(w_at, c0, lane);
       // Constant trip counts only, so the driver unrolls fully and acc stays in registers.

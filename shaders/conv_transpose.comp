@@ -62,7 +62,11 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint lane = weight_share_lane();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xw[WINDOW];
-    [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
+    if (X_TEXELS) {
+      LOAD_X_SPAN(xw, WINDOW, int(x_row) + lo, ok)
+    } else {
+      [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
+    }
     [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw) {
       if (tw0 + mw * SW < KW) {
         uint w_at = w_row + mw * SW * tap_stride;
@@ -136,7 +140,7 @@ void main() {
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
       }
       uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
-      accumulate_tap(x_row, w_at, xi, ok);
+      accumulate_tap(x_row, w_at, xi, ok, iw0);
     }
   }
   if (in_range) store_tile(n, g, co0, oh, qw + SW * jw0, SW);

@@ -210,6 +210,24 @@ TEST(VulkanDispatchPlan, WeightTexelsReplaceSubgroupSharing) {
   }
 }
 
+// Inputs as texels (X_TEXELS, id 16) only where an invocation's input columns are consecutive:
+// every conv_transpose, and conv with stride 1 along W (strided conv reads every s-th column).
+TEST(VulkanDispatchPlan, InputTexelsOnlyForConsecutiveColumns) {
+  DeviceCaps caps;
+  const Dims4 in{1, 4, 9, 9};
+  for (bool transposed : {false, true})
+    for (int64_t s : {1, 2, 3}) {
+      ConvDesc c = conv_desc(transposed, 4, 8, 1, 3, s, 1);
+      for (bool texels : {false, true}) {
+        caps.input_texels = texels;
+        auto d = plan_dispatches(c, in, c.output_dims(in), caps);
+        ASSERT_TRUE(d.ok());
+        EXPECT_EQ(spec_of(d->front(), 16), texels && (transposed || s == 1) ? 1u : 0u)
+            << "transposed " << transposed << " stride " << s;
+      }
+    }
+}
+
 // OpCapability operands of a SPIR-V module.
 std::vector<uint32_t> capabilities(const shaders::Spirv& s) {
   std::vector<uint32_t> caps;

@@ -249,11 +249,11 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
     EXPECT_NE(ctx.status().message().find("999"), std::string::npos);
   }
   {
-    ScopedEnv env("UPCONV_VULKAN_WEIGHTS", "textures");
+    ScopedEnv env("UPCONV_VULKAN_CONV_READS", "textures");
     auto ctx = Context::create(o);
     ASSERT_FALSE(ctx.ok());
     EXPECT_EQ(ctx.status().code(), StatusCode::invalid_argument);
-    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_WEIGHTS"), std::string::npos) << ctx.status().message();
+    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_CONV_READS"), std::string::npos) << ctx.status().message();
     EXPECT_NE(ctx.status().message().find("textures"), std::string::npos);
   }
   {

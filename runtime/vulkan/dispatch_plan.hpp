@@ -15,10 +15,18 @@
 
 namespace upconv::detail::vk {
 
-/// Descriptor set 0, identical in every shader: five storage buffers and, at kWeightTexels, a
-/// uniform texel buffer viewing the same memory as kWeight; all bound in every pipeline (the
-/// runtime binds a dummy buffer or view for the ones an op does not use).
-enum Binding : uint32_t { kInput = 0, kWeight = 1, kBias = 2, kOutput = 3, kIndices = 4, kWeightTexels = 5 };
+/// Descriptor set 0, identical in every shader: five storage buffers and, at kWeightTexels and
+/// kInputTexels, uniform texel buffers viewing the memory of kWeight and kInput; all bound in
+/// every pipeline (the runtime binds a dummy buffer or view for the ones an op does not use).
+enum Binding : uint32_t {
+  kInput = 0,
+  kWeight = 1,
+  kBias = 2,
+  kOutput = 3,
+  kIndices = 4,
+  kWeightTexels = 5,
+  kInputTexels = 6
+};
 
 /// Maximum push-constant bytes any shader uses (the pipeline layout's single range).
 inline constexpr uint32_t kPushConstantBytes = 128;
@@ -55,6 +63,10 @@ struct DeviceCaps {
   // Conv weights are read through the uniform texel buffer (binding kWeightTexels) instead of
   // the storage buffer: every lane fetches the weight it needs, no subgroup broadcast.
   bool weight_texels = false;
+  // Conv inputs are read through a 4-channel uniform texel buffer view of the input (binding
+  // kInputTexels) where an invocation's input columns are consecutive (every conv_transpose,
+  // conv with stride 1 along W).
+  bool input_texels = false;
 };
 
 /// The float words to upload to binding kWeight for a conv/conv_transpose plan (weight in the

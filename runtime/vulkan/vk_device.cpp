@@ -330,13 +330,13 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   if (!props_.core.limits.timestampComputeAndGraphics) timestamp_valid_bits_ = 0;
   subgroup_broadcast_ = props_.subgroup_ballot && !env_flag("UPCONV_VULKAN_NO_SUBGROUPS");
   // Measured on lavapipe only; a GPU keeps the storage-buffer path until measured on one.
-  weight_texels_ = props_.core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (const char* w = std::getenv("UPCONV_VULKAN_WEIGHTS")) {
+  texel_reads_ = props_.core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  if (const char* w = std::getenv("UPCONV_VULKAN_CONV_READS")) {
     const std::string v = w;
-    if (v == "texel") weight_texels_ = true;
-    else if (v == "buffer") weight_texels_ = false;
+    if (v == "texel") texel_reads_ = true;
+    else if (v == "buffer") texel_reads_ = false;
     else if (!v.empty())
-      return invalid_argument("UPCONV_VULKAN_WEIGHTS is '" + v + "'; expected 'texel' or 'buffer'");
+      return invalid_argument("UPCONV_VULKAN_CONV_READS is '" + v + "'; expected 'texel' or 'buffer'");
   }
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)

@@ -78,11 +78,12 @@ class VulkanDevice {
   /// Subgroup ballot in compute shaders, unless UPCONV_VULKAN_NO_SUBGROUPS is set (a workaround
   /// for drivers whose subgroup operations misbehave; also how tests cover that path).
   bool subgroup_broadcast() const noexcept { return subgroup_broadcast_; }
-  /// Whether conv weights should be read through a uniform texel buffer rather than a storage
-  /// buffer (shaders/conv_common.glsl W_TEXELS): on CPU-type devices, where llvmpipe gathers
-  /// texel fetches with vector instructions but loads storage buffers lane by lane.
-  /// UPCONV_VULKAN_WEIGHTS=texel or =buffer overrides (tests cover both paths with it).
-  bool weight_texels() const noexcept { return weight_texels_; }
+  /// Whether conv weights, and the inputs of run(), should be read through uniform texel
+  /// buffers rather than storage buffers (shaders/conv_common.glsl W_TEXELS, X_TEXELS): on
+  /// CPU-type devices, where llvmpipe fetches a texel with one vector load per lane but loads
+  /// storage buffers in a scalar loop over the lanes. UPCONV_VULKAN_CONV_READS=texel or =buffer
+  /// overrides (tests cover both paths with it).
+  bool texel_reads() const noexcept { return texel_reads_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
@@ -127,7 +128,7 @@ class VulkanDevice {
   std::mutex queue_mutex_;
   bool fp16_enabled_ = false;
   bool subgroup_broadcast_ = false;
-  bool weight_texels_ = false;
+  bool texel_reads_ = false;
   uint32_t timestamp_valid_bits_ = 0;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineStore> pipelines_;

@@ -135,7 +135,7 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
 
   // Two descriptor sets: one for run(), one for record() (see upconv/vulkan.hpp).
   const VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * kBindingCount},
-                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 2}};
+                                         {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, 2 * kTexelBindingCount}};
   VkDescriptorPoolCreateInfo dp_info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   dp_info.maxSets = 2;
   dp_info.poolSizeCount = 2;
@@ -165,12 +165,16 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
     // R32_SFLOAT and R16_SFLOAT uniform texel buffers are mandatory formats; the element-count
     // limit (at least 65536) is the only reason to keep the storage-buffer path here.
     texel_channels = weight_texel_channels(*conv);
-    caps_.weight_texels = dev.weight_texels() && packed.size() / texel_channels <= limits.maxTexelBufferElements;
+    caps_.weight_texels = dev.texel_reads() && packed.size() / texel_channels <= limits.maxTexelBufferElements;
   }
-  auto view = caps_.weight_texels ? make_texel_view(weight_, weight_bytes_, texel_channels)
-                                  : make_texel_view(dummy_, 16, 1);
-  if (!view.ok()) return view.status();
-  weight_view_ = std::move(view).value();
+  auto dummy_view = make_texel_view(dummy_, 16, 4);
+  if (!dummy_view.ok()) return dummy_view.status();
+  dummy_view_ = std::move(dummy_view).value();
+  if (caps_.weight_texels) {
+    auto view = make_texel_view(weight_, weight_bytes_, texel_channels);
+    if (!view.ok()) return view.status();
+    weight_view_ = std::move(view).value();
+  }
   UPCONV_RETURN_IF_ERROR(build_pipelines_for_representative_shape());
   return dev.take_validation_status();
 }
@@ -179,7 +183,9 @@ Status VulkanKernel::build_pipelines_for_representative_shape() {
   const Dims4 in = representative_input(desc_);
   const Dims4 out = representative_output(desc_, in);
   if (out.h < 1 || out.w < 1) return {};  // built lazily on the first run instead
-  auto dispatches = plan(in, out);
+  // The variant run() takes for small inputs; record() and inputs beyond the texel limit build
+  // theirs on first use.
+  auto dispatches = plan(in, out, input_texels_for(16));
   // The planner may reject this particular shape (a limit of some variant); the pipelines are
   // then built on the first run instead. Only a failure to build a pipeline is an error here.
   if (!dispatches.ok()) return {};
@@ -198,8 +204,16 @@ Result<VkPipeline> VulkanKernel::pipeline_for(const Dispatch& d) {
   return device_->pipelines().get(key, {code.words, code.word_count});
 }
 
-Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& out) const {
-  return plan_dispatches(desc_, in, out, caps_);
+Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& out, bool input_texels) const {
+  DeviceCaps caps = caps_;
+  caps.input_texels = input_texels;
+  return plan_dispatches(desc_, in, out, caps);
+}
+
+bool VulkanKernel::input_texels_for(VkDeviceSize bytes) const {
+  // Only conv shaders read the view; a caller's buffers (record) lack texel usage.
+  return std::holds_alternative<ConvDesc>(desc_) && device_->texel_reads() &&
+         round_up16(bytes) / (4 * element_bytes()) <= device_->limits().maxTexelBufferElements;
 }
 
 Status VulkanKernel::ensure_buffer(Buffer& buffer, VkDeviceSize bytes, MemoryUse use) {
@@ -269,8 +283,9 @@ Result<Owned<VkBufferView>> VulkanKernel::make_texel_view(const Buffer& buffer, 
   return Owned<VkBufferView>(device_->device(), view, fn_->vkDestroyBufferView);
 }
 
-void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]) {
-  VkWriteDescriptorSet writes[kBindingCount + 1];
+void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5],
+                             VkBufferView input_view) {
+  VkWriteDescriptorSet writes[kBindingCount + kTexelBindingCount];
   for (uint32_t i = 0; i < kBindingCount; ++i) {
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
@@ -279,15 +294,18 @@ void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
-  const VkBufferView view = weight_view_.get();
-  VkWriteDescriptorSet& texels = writes[kBindingCount];
-  texels = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-  texels.dstSet = set;
-  texels.dstBinding = kWeightTexelBinding;
-  texels.descriptorCount = 1;
-  texels.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-  texels.pTexelBufferView = &view;
-  fn_->vkUpdateDescriptorSets(device_->device(), kBindingCount + 1, writes, 0, nullptr);
+  const VkBufferView views[kTexelBindingCount] = {weight_view_ ? weight_view_.get() : dummy_view_.get(),
+                                                  input_view ? input_view : dummy_view_.get()};
+  for (uint32_t i = 0; i < kTexelBindingCount; ++i) {
+    VkWriteDescriptorSet& texels = writes[kBindingCount + i];
+    texels = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    texels.dstSet = set;
+    texels.dstBinding = i == 0 ? kWeightTexelBinding : kInputTexelBinding;
+    texels.descriptorCount = 1;
+    texels.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    texels.pTexelBufferView = &views[i];
+  }
+  fn_->vkUpdateDescriptorSets(device_->device(), kBindingCount + kTexelBindingCount, writes, 0, nullptr);
 }
 
 Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
@@ -322,17 +340,27 @@ Status VulkanKernel::run(const OpArgs& args) {
   UPCONV_RETURN_IF_ERROR(device_->take_validation_status());
   timing_ = TimingSource::run;
   last_device_ms_ = -1.0;
-  auto dispatches = plan(args.xd, args.yd);
-  if (!dispatches.ok()) return dispatches.status();
   const size_t eb = element_bytes();
   const size_t in_count = static_cast<size_t>(args.xd.count()), out_count = static_cast<size_t>(args.yd.count());
   const VkDeviceSize in_bytes = in_count * eb, out_bytes = out_count * eb;
+  const bool input_texels = input_texels_for(in_bytes);
+  auto dispatches = plan(args.xd, args.yd, input_texels);
+  if (!dispatches.ok()) return dispatches.status();
   const VkDeviceSize idx_bytes = args.indices ? in_count * sizeof(uint32_t) : 0;
   UPCONV_RETURN_IF_ERROR(check_range("input", round_up16(in_bytes)));
   UPCONV_RETURN_IF_ERROR(check_range("output", round_up16(out_bytes)));
   UPCONV_RETURN_IF_ERROR(check_range("indices", round_up16(idx_bytes)));
   const MemoryUse resident = unified_memory_ ? MemoryUse::shared : MemoryUse::device_local;
+  // The view spans this run's input (whole texels: round_up16), so it is remade when the size
+  // changes, and goes before the buffer when that is reallocated.
+  if (input_view_bytes_ != round_up16(in_bytes)) input_view_.reset();
   UPCONV_RETURN_IF_ERROR(ensure_buffer(input_, in_bytes, resident));
+  if (input_texels && !input_view_) {
+    auto view = make_texel_view(input_, round_up16(in_bytes), 4);
+    if (!view.ok()) return view.status();
+    input_view_ = std::move(view).value();
+    input_view_bytes_ = round_up16(in_bytes);
+  }
   UPCONV_RETURN_IF_ERROR(ensure_buffer(output_, out_bytes, resident));
   if (args.indices) UPCONV_RETURN_IF_ERROR(ensure_buffer(indices_, idx_bytes, resident));
   // Staging layout: [input | indices | output], each 16-byte aligned.
@@ -366,7 +394,7 @@ Status VulkanKernel::run(const OpArgs& args) {
       {output_.get(), 0, round_up16(out_bytes)},
       {args.indices ? indices_.get() : dummy_.get(), 0, args.indices ? round_up16(idx_bytes) : VK_WHOLE_SIZE},
   };
-  write_set(run_set_, infos);
+  write_set(run_set_, infos, input_texels ? input_view_.get() : VK_NULL_HANDLE);
 
   UPCONV_RETURN_IF_ERROR(begin_commands());
   if (unified_memory_) {
@@ -470,7 +498,7 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
   }
   timing_ = TimingSource::none;
   if (out.count() == 0) return device_->take_validation_status();  // an empty batch: no commands
-  auto dispatches = plan(in, out);
+  auto dispatches = plan(in, out, /*input_texels=*/false);
   if (!dispatches.ok()) return dispatches.status();
   const VkDescriptorBufferInfo infos[5] = {
       {input.buffer, input.offset, input.range},
@@ -480,7 +508,7 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
       indices ? VkDescriptorBufferInfo{indices->buffer, indices->offset, indices->range}
               : VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE},
   };
-  write_set(record_set_, infos);
+  write_set(record_set_, infos, VK_NULL_HANDLE);
   if (timed) {
     fn_->vkCmdResetQueryPool(cmd, queries_.get(), kRecordQueries, 2);
     // BOTTOM_OF_PIPE: after the caller's earlier commands have completed, so the interval is

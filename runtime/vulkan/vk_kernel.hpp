@@ -34,7 +34,10 @@ class VulkanKernel final : public OpKernel {
   explicit VulkanKernel(std::shared_ptr<VulkanDevice> device) : device_(std::move(device)) {}
   Status init(Precision precision, const OpDesc& desc, const float* weight, const float* bias);
   Status build_pipelines_for_representative_shape();
-  Result<std::vector<Dispatch>> plan(const Dims4& in, const Dims4& out) const;
+  /// `input_texels`: the input is bound as texels too (run() on devices that prefer it).
+  Result<std::vector<Dispatch>> plan(const Dims4& in, const Dims4& out, bool input_texels) const;
+  /// Whether run() reads an input of `bytes` through the texel view (policy and size limit).
+  bool input_texels_for(VkDeviceSize bytes) const;
   /// The pipeline of one dispatch (its shader variant and spec constants), built on first use.
   Result<VkPipeline> pipeline_for(const Dispatch& d);
   Status ensure_buffer(Buffer& buffer, VkDeviceSize bytes, MemoryUse use);
@@ -43,8 +46,8 @@ class VulkanKernel final : public OpKernel {
   Status upload_floats(Buffer& target, VkDeviceSize& bytes, const std::vector<float>& values);
   Status begin_commands();
   Status submit_and_wait();
-  /// Writes the five storage bindings and the weight texel view into `set`.
-  void write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5]);
+  /// Writes the five storage bindings and the two texel views into `set`.
+  void write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5], VkBufferView input_view);
   /// A uniform texel buffer view of `bytes` of `buffer` in the storage format.
   Result<Owned<VkBufferView>> make_texel_view(const Buffer& buffer, VkDeviceSize bytes, uint32_t channels);
   Status record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set, const std::vector<Dispatch>& dispatches);
@@ -63,9 +66,11 @@ class VulkanKernel final : public OpKernel {
   bool unified_memory_ = false;  // activations live in host-visible device memory: no staging copies
   Buffer weight_, bias_, dummy_;
   VkDeviceSize weight_bytes_ = 0, bias_bytes_ = 0;
-  // Binding kWeightTexels: a view of weight_ where the planner reads weights as texels, else of
-  // dummy_ (every binding of the set layout must hold a valid descriptor).
-  Owned<VkBufferView> weight_view_;
+  // Binding kWeightTexels: a view of weight_ where the planner reads weights as texels, else
+  // dummy_view_ (every binding of the set layout must hold a valid descriptor). kInputTexels:
+  // input_view_ (of input_) in runs that read the input as texels, else dummy_view_.
+  Owned<VkBufferView> dummy_view_, weight_view_, input_view_;
+  VkDeviceSize input_view_bytes_ = 0;
   Buffer input_, output_, indices_, staging_;
   Owned<VkDescriptorPool> descriptor_pool_;
   VkDescriptorSet run_set_ = VK_NULL_HANDLE, record_set_ = VK_NULL_HANDLE;

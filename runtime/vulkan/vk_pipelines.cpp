@@ -49,16 +49,16 @@ Result<std::unique_ptr<PipelineStore>> PipelineStore::create(const DeviceFunctio
   std::unique_ptr<PipelineStore> store(new PipelineStore(fn, device));
   store->cache_path_ = std::move(cache_path);
 
-  VkDescriptorSetLayoutBinding bindings[kBindingCount + 1]{};
-  for (uint32_t i = 0; i <= kBindingCount; ++i) {
+  VkDescriptorSetLayoutBinding bindings[kBindingCount + kTexelBindingCount]{};
+  for (uint32_t i = 0; i < kBindingCount + kTexelBindingCount; ++i) {
     bindings[i].binding = i;
     bindings[i].descriptorType =
-        i == kWeightTexelBinding ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        i >= kBindingCount ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     bindings[i].descriptorCount = 1;
     bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
   }
   VkDescriptorSetLayoutCreateInfo set_info{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-  set_info.bindingCount = kBindingCount + 1;
+  set_info.bindingCount = kBindingCount + kTexelBindingCount;
   set_info.pBindings = bindings;
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   UPCONV_VK_CHECK(fn.vkCreateDescriptorSetLayout(device, &set_info, nullptr, &set_layout));

@@ -1,5 +1,5 @@
 // Internal: what every upconv compute pipeline shares on one device — the descriptor set layout
-// (5 storage buffers, bindings 0..4, and a uniform texel buffer at 5), the pipeline layout (128
+// (5 storage buffers, bindings 0..4, and uniform texel buffers at 5 and 6), the pipeline layout (128
 // bytes of push constants), a VkPipelineCache persisted to ContextOptions::pipeline_cache_path —
 // and the pipelines
 // themselves, cached per (shader, storage variant, specialization constants) so plans with the
@@ -21,7 +21,10 @@
 namespace upconv::detail::vk {
 
 inline constexpr uint32_t kBindingCount = 5;  // storage buffers, bindings 0..4
-inline constexpr uint32_t kWeightTexelBinding = 5;  // uniform texel buffer (conv weights)
+// Uniform texel buffers after them: conv weights, conv inputs (see DeviceCaps).
+inline constexpr uint32_t kWeightTexelBinding = 5;
+inline constexpr uint32_t kInputTexelBinding = 6;
+inline constexpr uint32_t kTexelBindingCount = 2;
 inline constexpr uint32_t kPushConstantRangeBytes = 128;
 
 /// Identifies a pipeline: shader id, storage variant (0 fp32, 1 fp16) and the
