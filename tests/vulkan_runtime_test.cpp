@@ -305,6 +305,8 @@ TEST(VulkanDeviceList, ReportsLimitsAndFeatures) {
     if (d.name.find("llvmpipe") != std::string::npos) {
       EXPECT_EQ(d.type, "cpu");
       EXPECT_TRUE(d.storage_buffer_16bit);
+      const char* reads = std::getenv("UPCONV_VULKAN_CONV_READS");
+      EXPECT_EQ(d.conv_texel_reads, !reads || std::string(reads) != "buffer");  // the cpu-type default
     }
   }
 }

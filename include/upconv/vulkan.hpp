@@ -36,6 +36,7 @@ struct VulkanDeviceInfo {
   uint32_t subgroup_size = 0;
   bool subgroup_ballot = false;        ///< subgroup ballot in compute shaders (conv lanes share weight loads)
   bool storage_buffer_16bit = false;   ///< fp16 storage (--precision fp16) is available
+  bool conv_texel_reads = false;       ///< conv shaders read through texel buffers (UPCONV_VULKAN_CONV_READS)
   float timestamp_period_ns = 0.0f;    ///< nanoseconds per timestamp tick
   uint32_t timestamp_valid_bits = 0;   ///< of the compute queue family; 0 = no GPU timing
   bool usable = false;                 ///< Vulkan 1.1+ with a compute queue: upconv can run on it
