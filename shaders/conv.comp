@@ -40,7 +40,7 @@ void main() {
         ok[k] = row_ok && iw >= 0 && iw < int(p.in_w);
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
       }
-      uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
+      uint w_at = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw) * p.cin_pg * CO_TILE;
       // Consecutive columns (X_TEXELS is only planned for SW == 1) from the first one.
       accumulate_tap(x_row, w_at, xi, ok, int(ow0 * SW) - p.pad_left + int(tw * DW));
     }

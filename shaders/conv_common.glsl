@@ -7,7 +7,10 @@
 // accumulates CO_TILE output channels x POS_TILE positions in registers.
 //
 // Packed weight layout (runtime/vulkan/dispatch_plan.cpp pack_weight):
-//   [group][kh][kw][ci in group][co in group padded to CO_TILE]  (zeros in the padding)
+//   [group][co tile][kh][kw][ci in group][co in tile, CO_TILE]  (zeros in the padding)
+// so the weights one workgroup reads are contiguous and a tap's channels stream with a stride of
+// CO_TILE floats (a layout with all of a group's channels per ci row strode cout_pg floats per ci:
+// on lavapipe dcgan_g2 then stalled on cache misses of its 8 MiB of weights).
 #ifndef UPCONV_CONV_COMMON_GLSL
 #define UPCONV_CONV_COMMON_GLSL
 
@@ -127,7 +130,7 @@ float weight_at(uint w_at, uint c, vec4 group) {
 }
 
 // Adds sum over ci in the group of w[tap][ci][co0 + c] * x[n, g*cin_pg + ci, ih, xi[k]] into acc.
-// x_row: flat index of (n, g*cin_pg, ih, 0); w_at: flat index of (g, th, tw, 0, co0).
+// x_row: flat index of (n, g*cin_pg, ih, 0); w_at: flat index of (g, co tile, th, tw, ci 0, 0).
 // xi are clamped (always in-bounds) column indices; ok says which are real (padding taps and
 // rows add 0). With X_TEXELS the columns are consecutive, col0 + k (unclamped), and read as texels.
 void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE], int col0) {
@@ -152,7 +155,7 @@ void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE],
       }
     }
     x_row += x_plane;
-    w_at += p.cout_pg_padded;
+    w_at += CO_TILE;
   }
 }
 

@@ -47,7 +47,7 @@ const uint WINDOW = POS_TILE + MAX_TAPS_W - 1u;
 // iw0 - (MAX_TAPS_W - 1) + e, so tap mw (kernel column tw0 + mw * SW) at position k uses element
 // k + MAX_TAPS_W - 1 - mw, a constant once the loops are unrolled. Taps past KW (phases with
 // fewer taps) are skipped uniformly across the workgroup.
-void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co0) {
+void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co_tile) {
   int lo = iw0 - int(MAX_TAPS_W - 1u);
   uint xi[WINDOW];
   bool ok[WINDOW];
@@ -57,8 +57,8 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
     xi[e] = uint(clamp(iw, 0, int(p.in_w) - 1));
   }
   uint x_plane = p.in_h * p.in_w;
-  uint tap_stride = p.cin_pg * p.cout_pg_padded;
-  uint w_row = ((g * KH + th) * KW + tw0) * tap_stride + co0;
+  uint tap_stride = p.cin_pg * CO_TILE;
+  uint w_row = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
   uint lane = weight_share_lane();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xw[WINDOW];
@@ -84,7 +84,7 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
       }
     }
     x_row += x_plane;
-    w_row += p.cout_pg_padded;
+    w_row += CO_TILE;
   }
 }
 
@@ -128,7 +128,7 @@ void main() {
     if (DW == 1u) {
       // Dilation 1 along W: tap mw of this phase reads columns iw0 - mw + k, so all taps of the
       // row read one window of POS_TILE + MAX_TAPS_W - 1 columns, loaded once per channel.
-      accumulate_row_window(x_row, row_ok, iw0, tw0, g, th, co0);
+      accumulate_row_window(x_row, row_ok, iw0, tw0, g, th, co_tile);
       continue;
     }
     for (uint tw = tw0; tw < KW; tw += step_w, iw0 -= di_w) {
@@ -139,7 +139,7 @@ void main() {
         ok[k] = row_ok && iw >= 0 && iw < int(p.in_w);
         xi[k] = uint(clamp(iw, 0, int(p.in_w) - 1));
       }
-      uint w_at = ((g * KH + th) * KW + tw) * p.cin_pg * p.cout_pg_padded + co0;
+      uint w_at = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw) * p.cin_pg * CO_TILE;
       accumulate_tap(x_row, w_at, xi, ok, iw0);
     }
   }

@@ -106,11 +106,12 @@ TEST(VulkanDispatchPlan, PackWeightPlacesEveryWeightOnce) {
     for (float v : packed) seen[static_cast<size_t>(v)]++;
     EXPECT_EQ(static_cast<size_t>(seen[0]), packed.size() - w.size()) << "padding must be zeros";
     for (size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i], 1) << "weight " << i - 1;
-    // Spot-check one element: group 1, tap (1, 2), ci 0, co 1 (cout_pg = 3, padded to 4).
-    const int64_t cin_pg = 2, cout_pg = 3, padded = static_cast<int64_t>(packed.size()) / (3 * 2 * 3 * cin_pg);
-    const int64_t src = transposed ? (((1 * cin_pg + 0) * cout_pg + 1) * 2 + 1) * 3 + 2
-                                   : (((1 * cout_pg + 1) * cin_pg + 0) * 2 + 1) * 3 + 2;
-    const int64_t dst = (((1 * 2 + 1) * 3 + 2) * cin_pg + 0) * padded + 1;
+    // Spot-check one element: group 1, tap (1, 2), ci 1, co 1 (cout_pg = 3: one tile of 4).
+    const int64_t cin_pg = 2, cout_pg = 3, tile = static_cast<int64_t>(packed.size()) / (3 * 2 * 3 * cin_pg);
+    ASSERT_EQ(tile, 4);
+    const int64_t src = transposed ? (((1 * cin_pg + 1) * cout_pg + 1) * 2 + 1) * 3 + 2
+                                   : (((1 * cout_pg + 1) * cin_pg + 1) * 2 + 1) * 3 + 2;
+    const int64_t dst = (((1 * 2 + 1) * 3 + 2) * cin_pg + 1) * tile + 1;
     EXPECT_EQ(packed[static_cast<size_t>(dst)], w[static_cast<size_t>(src)]) << (transposed ? "transposed" : "conv");
   }
 }

@@ -276,9 +276,10 @@ size_t packed_weight_count(const ConvDesc& d) {
   return static_cast<size_t>(d.groups * d.kh * d.kw * d.c_in_per_group() * t.cout_pg_padded);
 }
 
-// Packed layout, both directions: [group][kh][kw][ci in group][co in group, padded to co_tile],
-// zeros in the padding. An invocation's CO_TILE weights for one (tap, ci) are contiguous, and
-// consecutive ci are one row apart, matching the shaders' tap-outer, channel-inner loops.
+// Packed layout, both directions: [group][co tile][kh][kw][ci in group][co in tile], zeros in
+// the padding of the last tile. An invocation's CO_TILE weights for one (tap, ci) are
+// contiguous, consecutive ci follow each other, and one workgroup's weights (one group and
+// channel tile) form one contiguous block, matching the shaders' tap-outer, channel-inner loops.
 std::vector<float> pack_weight(const ConvDesc& d, const float* weight) {
   const ConvTiles t = choose_tiles(d);
   const int64_t cin_pg = d.c_in_per_group(), cout_pg = d.c_out_per_group();
@@ -291,7 +292,8 @@ std::vector<float> pack_weight(const ConvDesc& d, const float* weight) {
             // conv: (c_out, c_in/groups, kh, kw); conv_transpose: (c_in, c_out/groups, kh, kw).
             const int64_t src = d.transposed ? (((g * cin_pg + ci) * cout_pg + co) * d.kh + th) * d.kw + tw
                                              : (((g * cout_pg + co) * cin_pg + ci) * d.kh + th) * d.kw + tw;
-            const int64_t dst = (((g * d.kh + th) * d.kw + tw) * cin_pg + ci) * t.cout_pg_padded + co;
+            const int64_t tile = co / t.co_tile, tiles = t.cout_pg_padded / t.co_tile;
+            const int64_t dst = ((((g * tiles + tile) * d.kh + th) * d.kw + tw) * cin_pg + ci) * t.co_tile + co % t.co_tile;
             packed[static_cast<size_t>(dst)] = weight[src];
           }
   return packed;
