@@ -83,6 +83,22 @@ TEST(VulkanDispatchPlan, LargeGridsSpreadOverTwoDimensions) {
   EXPECT_EQ((*r)[0].groups[2], 1u);
 }
 
+// Row grids: 64 lanes per workgroup; rows narrower where that idles at least 16 fewer lanes.
+TEST(VulkanDispatchPlan, RowGridWidthAvoidsIdleLanes) {
+  DeviceCaps caps;
+  const auto width = [&](int64_t out_w) {
+    const Dims4 in{1, 1, 4, out_w / 2}, out{1, 1, 8, out_w};
+    auto r = plan_dispatches(ResampleDesc{}, in, out, caps);  // 4 outputs per invocation
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ((*r)[0].spec[0].value * (*r)[0].spec[1].value, 64u);
+    return (*r)[0].spec[0].value;
+  };
+  EXPECT_EQ(width(16), 4u);     // 4 chunks: the whole row, 16 rows per workgroup
+  EXPECT_EQ(width(256), 64u);   // 64 chunks
+  EXPECT_EQ(width(640), 32u);   // 160 chunks: 5 x 32, where 64 idles 32 lanes
+  EXPECT_EQ(width(2000), 64u);  // 500 chunks: 8 would idle 4 lanes instead of 12, not worth it
+}
+
 TEST(VulkanDispatchPlan, RejectsTensorsBeyond32BitIndexing) {
   DeviceCaps caps;
   const Dims4 huge{1, 1, 70000, 70000};

@@ -67,7 +67,18 @@ Status set_flat_grid(Dispatch& d, uint64_t invocations, const DeviceCaps& caps, 
 // The 64-invocation workgroup spans several rows when a row has fewer than 64 chunks, so short
 // rows (shuffle_x2: 32 chunks) do not leave lanes idle.
 // Workgroup width along a row of `chunks` invocations (the rest of the 64 go to further rows).
-uint32_t row_grid_width(uint32_t chunks) { return std::min(kFlatWorkgroup, std::bit_ceil(std::max(chunks, 1u))); }
+// 64, or a narrower power of two (down to 8) where that leaves at least 16 fewer lanes of each
+// row idle: espcn_x3's rows of 160 chunks take 32 (5 full workgroup rows) rather than 64 (3, with
+// 32 lanes idle). Narrower rows mean more rows per workgroup, so small savings are not worth it.
+uint32_t row_grid_width(uint32_t chunks) {
+  chunks = std::max(chunks, 1u);
+  if (chunks <= kFlatWorkgroup) return std::bit_ceil(chunks);
+  auto idle = [&](uint32_t w) { return (chunks + w - 1) / w * w - chunks; };
+  uint32_t best = kFlatWorkgroup;
+  for (uint32_t w = kFlatWorkgroup / 2; w >= 8; w /= 2)
+    if (idle(w) + 16 <= idle(best)) best = w;
+  return best;
+}
 
 Status set_row_grid(Dispatch& d, uint32_t chunks, int64_t rows, const DeviceCaps& caps, const char* what) {
   const uint32_t wx = row_grid_width(chunks);
