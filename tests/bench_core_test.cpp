@@ -123,6 +123,21 @@ TEST(BenchCoreTest, VerificationCatchesAWrongResult) {
   EXPECT_TRUE(std::isinf(max_rel_error(out, want)));
 }
 
+// A permutation is exact in fp32; in fp16 storage it may round each value to half, no more.
+TEST(BenchCoreTest, PermutationToleranceIsHalfRoundingInFp16) {
+  const Layer l{.name = "perm", .op = "pixel_shuffle", .n = 1, .c_in = 4, .hw = {3, 3}, .factor = 2};
+  EXPECT_EQ(error_tolerance(l, Precision::fp32), 0.0);
+  const double tol = error_tolerance(l, Precision::fp16);
+  EXPECT_GT(tol, 0.0);
+  for (float v : {0.1f, -0.7f, 0.999f, 3.3f, 1e-6f}) {
+    const float h = static_cast<float>(static_cast<_Float16>(v));  // what fp16 storage keeps
+    EXPECT_LE(std::fabs(h - v) / (1.0 + std::fabs(v)), tol) << v;
+  }
+  // Four times the rounding step of a value of 3.3 is caught.
+  const double v = 3.3, wrong = v * (1 + 4.0 / 2048);
+  EXPECT_GT(std::fabs(wrong - v) / (1.0 + v), tol);
+}
+
 TEST(BenchCoreTest, MemoryBoundLayersRunAndVerify) {
   auto layers = load_layers(memory_shapes_path());
   ASSERT_TRUE(layers.ok()) << layers.status().to_string();
