@@ -108,8 +108,8 @@ TEST(VulkanDispatchPlan, RejectsTensorsBeyond32BitIndexing) {
   EXPECT_NE(d.status().message().find("input"), std::string::npos) << d.status().message();
 }
 
-// Packed layout: [group][kh][kw][ci in group][co in group padded], zeros in the padding; every
-// weight appears exactly once.
+// Packed layout: [group][co tile][kh][kw][ci in group][co in tile], zeros in the padding of the
+// last tile; every weight appears exactly once.
 TEST(VulkanDispatchPlan, PackWeightPlacesEveryWeightOnce) {
   for (bool transposed : {false, true}) {
     ConvDesc c = conv_desc(transposed, 6, 9, 3, 2, 1, 1);

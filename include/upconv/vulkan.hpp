@@ -113,6 +113,11 @@ enum class RecordTiming {
 /// bind compute pipelines, a descriptor set and push constants: re-bind your own afterwards
 /// (timed, they also reset and write two queries of a query pool of the plan's own).
 ///
+/// Pipelines: `input` and `output` are read and written as storage buffers (the caller's buffers
+/// need VK_BUFFER_USAGE_STORAGE_BUFFER_BIT only). On devices where Plan::run reads conv inputs
+/// as texels (CPU-type devices, VulkanDeviceInfo::conv_texel_reads) the pipelines of that
+/// variant are built at plan creation and the first record() of a conv plan builds its own.
+///
 /// Lifetime: the plan's descriptor set is written when record() is called, so the command
 /// buffer recorded by one record() call must have completed execution before the same plan is
 /// recorded again or destroyed (use one plan per op instance in a frame). Plan::run uses a
