@@ -111,6 +111,40 @@ TEST(VulkanRuntime, RunMatchesReferenceAndMeasuresDeviceTime) {
   EXPECT_EQ(validation_messages(ctx), 0u);
 }
 
+// One conv_transpose plan over inputs that shrink and grow: run() remakes its texel view of the
+// input (CPU-type devices read conv inputs as texels) whenever the size changes, and before the
+// buffer under it is reallocated; every result must still match the CPU backend.
+TEST(VulkanRuntime, ConvRunsOverChangingInputSizesMatchTheCpu) {
+  auto cpu = Context::create({.backend = BackendKind::cpu, .num_threads = 1});
+  ASSERT_TRUE(cpu.ok());
+  ConvTransposeParams p;
+  p.stride = {2, 2};
+  p.pad_begin = p.pad_end = {1, 1};
+  Tensor w({6, 8, 4, 4}), b({8});
+  for (int64_t i = 0; i < w.size(); ++i) w.data()[i] = static_cast<float>((i * 37) % 23) / 23.0f - 0.5f;
+  for (int64_t i = 0; i < b.size(); ++i) b.data()[i] = 0.1f * static_cast<float>(i);
+  for (Precision precision : {Precision::fp32, Precision::fp16}) {
+    SCOPED_TRACE(precision == Precision::fp16 ? "fp16" : "fp32");
+    Context ctx = lavapipe_context(precision);
+    auto plan = make_conv_transpose(ctx, p, w, &b);
+    auto ref = make_conv_transpose(*cpu, p, w, &b);
+    ASSERT_TRUE(plan.ok() && ref.ok());
+    for (int64_t size : {5, 19, 3, 19, 11}) {
+      SCOPED_TRACE(size);
+      Tensor x({2, 6, size, size + 1});
+      for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>((i * 13) % 17) / 17.0f - 0.4f;
+      Tensor y, want;
+      ASSERT_TRUE(plan->run(x, y).ok());
+      ASSERT_TRUE(ref->run(x, want).ok());
+      ASSERT_EQ(y.shape(), want.shape());
+      const float tol = precision == Precision::fp16 ? 2e-2f : 1e-5f;
+      for (int64_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y.data()[i], want.data()[i], tol * (1.0f + std::abs(want.data()[i]))) << i;
+    }
+    EXPECT_EQ(validation_messages(ctx), 0u);
+  }
+}
+
 TEST(VulkanRuntime, Fp16StorageRoundsOnlyToHalfPrecision) {
   Context ctx = lavapipe_context(Precision::fp16);
   auto precision = vulkan_storage_precision(ctx);
