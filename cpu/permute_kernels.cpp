@@ -151,12 +151,20 @@ class UnpoolKernel final : public OpKernel {
     const bool streaming = stream_output(a.xd.count() * static_cast<int64_t>(sizeof(float) + sizeof(int64_t)) +
                                              a.yd.count() * static_cast<int64_t>(sizeof(float)),
                                          cache_bytes_);
+    // Output exactly twice the input: indices that all point into their element's own 2x2
+    // block (max_pool2d's) are written block row by block row, each output row once, with no
+    // zero-fill pass and no scatter. A plane with any other index is redone the general way.
+    const bool blocks = a.yd.h == 2 * a.xd.h && a.yd.w == 2 * a.xd.w;
     // One work item = one (n, c) plane: indices never leave their plane (checked as they are
     // read), and C order within a plane keeps "the later duplicate wins".
     std::atomic<bool> all_inside{true};
     pool_->parallel_for(a.xd.n * a.xd.c, [&](int64_t begin, int64_t end) {
       std::vector<float> staging(streaming ? static_cast<size_t>(out_plane) : 0);
+      std::vector<float> block_rows(blocks ? static_cast<size_t>(4 * a.xd.w) : 0);
+      float* const rows[4] = {block_rows.data(), block_rows.data() + a.xd.w, block_rows.data() + 2 * a.xd.w,
+                              block_rows.data() + 3 * a.xd.w};
       for (int64_t p = begin; p < end; ++p) {
+        if (blocks && unpool_blocks(a, p, rows, streaming)) continue;
         float* out = streaming ? staging.data() : a.y + p * out_plane;
         const float* in = a.x + p * in_plane;
         const int64_t* idx = a.indices + p * in_plane;
@@ -174,6 +182,20 @@ class UnpoolKernel final : public OpKernel {
   }
 
  private:
+  // Plane p by 2x2 blocks (see run); false as soon as an index leaves its block.
+  bool unpool_blocks(const OpArgs& a, int64_t p, float* const (&rows)[4], bool streaming) const {
+    const int64_t w = a.xd.w, out_w = a.yd.w;
+    const float* in = a.x + p * a.xd.plane();
+    const int64_t* idx = a.indices + p * a.xd.plane();
+    float* out = a.y + p * a.yd.plane();
+    for (int64_t h = 0; h < a.xd.h; ++h, in += w, idx += w, out += 2 * out_w) {
+      if (!rows_.split_unpool_blocks(in, idx, w, 2 * h * out_w, out_w, rows)) return false;
+      rows_.interleave(rows, 2, out, w, streaming);
+      rows_.interleave(rows + 2, 2, out + out_w, w, streaming);
+    }
+    return true;
+  }
+
   std::shared_ptr<ThreadPool> pool_;
   PermuteRowKernels rows_;
   int64_t cache_bytes_;

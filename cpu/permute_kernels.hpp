@@ -21,6 +21,13 @@ struct PermuteRowKernels {
   void (*interleave)(const float* const* src, int64_t r, float* dst, int64_t width, bool streaming) = nullptr;
   /// dst[j][x] = src[x * r + j] for x < width, j < r.
   void (*deinterleave)(const float* src, int64_t r, float* const* dst, int64_t width) = nullptr;
+  /// One input row of a 2x max_unpool2d whose indices each point into the element's own 2x2
+  /// output block: value x goes to rows[d][x] for its slot d (0, 1: top row; 2, 3: bottom row;
+  /// slot offsets from the block's first output 0, 1, out_w, out_w + 1), zeros to the other
+  /// three rows. `base` is the flat output index of the row's first block. False, with the rows
+  /// unspecified, when some index lies outside its block.
+  bool (*split_unpool_blocks)(const float* in, const int64_t* idx, int64_t width, int64_t base, int64_t out_w,
+                              float* const* rows) = nullptr;
   /// xsimd name of the ISA, e.g. "avx512f".
   const char* isa = "";
 };

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <cstring>
 #include <cctype>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cpu/permute_kernels.hpp"
@@ -138,7 +140,45 @@ INSTANTIATE_TEST_SUITE_P(EveryIsa, CpuPermuteTest, ::testing::ValuesIn([] {
                            return name;
                          });
 
-// max_unpool2d has no ISA-specific part; duplicates in the indices must resolve as in the
+// Indices that each point into the element's own 2x2 block (max_pool2d's, output exactly twice
+// the input) take the block path: each output row written once from the split input row. A
+// plane with one index elsewhere in it is redone by the general scatter. Every ISA, with and
+// without streaming stores, odd widths for the vector tails; -0.0 and NaN must pass bit-exact.
+TEST(CpuUnpoolTest, BlockIndicesMatchReferenceOnEveryIsa) {
+  for (std::string_view isa : available_permute_isas())
+    for (int64_t w : {5, 17, 40})
+      for (int64_t cache : {int64_t{1} << 30, int64_t{1} << 10})
+        for (bool stray : {false, true}) {
+          SCOPED_TRACE(std::string(isa) + " w=" + std::to_string(w) + " cache=" + std::to_string(cache) +
+                       (stray ? " one stray index" : ""));
+          const Dims4 xd{2, 3, 7, w}, yd{2, 3, 14, 2 * w};
+          std::vector<float> x = random_floats(xd.count(), static_cast<uint32_t>(w));
+          x[3] = -0.0f;
+          x[static_cast<size_t>(xd.count() - 2)] = std::numeric_limits<float>::quiet_NaN();
+          std::mt19937 gen(static_cast<uint32_t>(w) * 7 + stray);
+          std::uniform_int_distribution<int64_t> slot(0, 3);
+          std::vector<int64_t> idx(static_cast<size_t>(xd.count()));
+          for (int64_t p = 0; p < xd.n * xd.c; ++p)
+            for (int64_t h = 0; h < xd.h; ++h)
+              for (int64_t x0 = 0; x0 < xd.w; ++x0) {
+                const int64_t s = slot(gen);
+                idx[static_cast<size_t>((p * xd.h + h) * xd.w + x0)] = (2 * h + s / 2) * yd.w + 2 * x0 + s % 2;
+              }
+          // Plane 4, row 3: an index two blocks to the right (inside the plane, outside its block).
+          if (stray) idx[static_cast<size_t>((4 * xd.h + 3) * xd.w + 1)] += 4;
+          std::vector<float> want = sentinel_output(yd.count()), got = want;
+          ref::max_unpool2d(x.data(), idx.data(), xd, want.data(), yd);
+          for (int threads : {1, 2}) {
+            auto kernel =
+                make_unpool_kernel(std::make_shared<ThreadPool>(threads), select_permute_row_kernels(isa), cache);
+            ASSERT_TRUE(kernel->run({.x = x.data(), .xd = xd, .indices = idx.data(), .y = got.data(), .yd = yd}).ok());
+            int64_t bad = -1;
+            ASSERT_TRUE(bit_equal(got, want, &bad)) << "threads=" << threads << " first mismatch at " << bad;
+          }
+        }
+}
+
+// max_unpool2d with arbitrary indices (the general scatter); duplicates must resolve as in the
 // reference (the later element in C order wins).
 TEST(CpuUnpoolTest, MatchesReferenceWithDuplicateIndices) {
   for (int threads : {1, 2, 3})
