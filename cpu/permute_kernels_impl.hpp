@@ -203,20 +203,33 @@ void deinterleave_row(const float* src, int64_t r, float* const* dst, int64_t wi
 }
 
 // Branch-free (an index's slot in its block is data, so branches on it mispredict a quarter of
-// the time) and written for the compiler to vectorise with this ISA's int64 compares.
+// the time), with masks rather than conditionals and restrict-qualified rows so that the
+// compiler vectorises it with this ISA's int64 compares (measured: the conditional form
+// compiled to scalar branches and ran 6x slower).
 template <class Arch>
 bool split_unpool_blocks(const float* in, const int64_t* idx, int64_t width, int64_t base, int64_t out_w,
                          float* const* rows) {
+  const float* __restrict src = in;
+  const int64_t* __restrict at = idx;
+  float* __restrict r0 = rows[0];
+  float* __restrict r1 = rows[1];
+  float* __restrict r2 = rows[2];
+  float* __restrict r3 = rows[3];
+  const auto w = static_cast<uint64_t>(out_w);
+  const auto first = static_cast<uint64_t>(base);
   uint32_t inside = 1;
-  float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
   for (int64_t x = 0; x < width; ++x) {
-    const int64_t d = idx[x] - base - 2 * x;
-    const uint32_t bits = std::bit_cast<uint32_t>(in[x]);
-    r0[x] = std::bit_cast<float>(d == 0 ? bits : 0u);
-    r1[x] = std::bit_cast<float>(d == 1 ? bits : 0u);
-    r2[x] = std::bit_cast<float>(d == out_w ? bits : 0u);
-    r3[x] = std::bit_cast<float>(d == out_w + 1 ? bits : 0u);
-    inside &= static_cast<uint32_t>((d == 0) | (d == 1) | (d == out_w) | (d == out_w + 1));
+    // Unsigned: any int64 index (INT64_MIN too) wraps instead of overflowing, and a wrapped
+    // offset equals 0, 1, w or w + 1 only when the index is exactly that block slot.
+    const uint64_t d = static_cast<uint64_t>(at[x]) - (first + 2 * static_cast<uint64_t>(x));
+    const uint32_t bits = std::bit_cast<uint32_t>(src[x]);
+    const uint32_t m0 = 0u - static_cast<uint32_t>(d == 0), m1 = 0u - static_cast<uint32_t>(d == 1);
+    const uint32_t m2 = 0u - static_cast<uint32_t>(d == w), m3 = 0u - static_cast<uint32_t>(d == w + 1);
+    r0[x] = std::bit_cast<float>(bits & m0);
+    r1[x] = std::bit_cast<float>(bits & m1);
+    r2[x] = std::bit_cast<float>(bits & m2);
+    r3[x] = std::bit_cast<float>(bits & m3);
+    inside &= (m0 | m1 | m2 | m3) & 1u;
   }
   return inside != 0;
 }
