@@ -159,12 +159,13 @@ class UnpoolKernel final : public OpKernel {
     // read), and C order within a plane keeps "the later duplicate wins".
     std::atomic<bool> all_inside{true};
     pool_->parallel_for(a.xd.n * a.xd.c, [&](int64_t begin, int64_t end) {
-      std::vector<float> staging(streaming ? static_cast<size_t>(out_plane) : 0);
+      std::vector<float> staging;  // sized on the first plane that needs it (not on the block path)
       std::vector<float> block_rows(blocks ? static_cast<size_t>(4 * a.xd.w) : 0);
       float* const rows[4] = {block_rows.data(), block_rows.data() + a.xd.w, block_rows.data() + 2 * a.xd.w,
                               block_rows.data() + 3 * a.xd.w};
       for (int64_t p = begin; p < end; ++p) {
         if (blocks && unpool_blocks(a, p, rows, streaming)) continue;
+        if (streaming) staging.resize(static_cast<size_t>(out_plane));
         float* out = streaming ? staging.data() : a.y + p * out_plane;
         const float* in = a.x + p * in_plane;
         const int64_t* idx = a.indices + p * in_plane;

@@ -53,23 +53,23 @@ layout(set = 0, binding = 5) uniform samplerBuffer w_texels;
 layout(constant_id = 16) const bool X_TEXELS = false;
 layout(set = 0, binding = 6) uniform samplerBuffer x_texels;
 
-// Index of the view's last texel (the view covers the input rounded up to whole texels).
+// Index of the view's last texel (the view covers the input rounded up to whole texels);
+// callers compute it once, outside their channel loop.
 int x_texel_last() { return int((p.n * p.c_in * p.in_h * p.in_w + 3u) / 4u) - 1; }
 
 // dst[e] = input element base + e for e < N (a constant), or 0 where !ok[e] (padding). The span
 // starts anywhere, so the ceil((N + 3) / 4) texels from the one holding `base` are fetched and
 // element e sits at offset (base mod 4) + e: one offset per lane, so each element is a select
-// among four constant positions. Texel indices are clamped into the view (masked lanes may
-// point outside it).
-#define LOAD_X_SPAN(dst, N, base, ok)                                                        \
+// among four constant positions. Texel indices are clamped into [0, last] (masked lanes may
+// point outside the view; last = x_texel_last()).
+#define LOAD_X_SPAN(dst, N, base, ok, last)                                                  \
   {                                                                                          \
     const uint texels_ = (N + 6u) / 4u;                                                      \
     int first_ = (base) >> 2; /* floor, also for a negative base (padding) */                \
     uint shift_ = uint((base) & 3);                                                          \
-    int last_ = x_texel_last();                                                              \
     vec4 q_[texels_];                                                                        \
     [[unroll]] for (uint i_ = 0u; i_ < texels_; ++i_)                                        \
-      q_[i_] = texelFetch(x_texels, clamp(first_ + int(i_), 0, last_));                      \
+      q_[i_] = texelFetch(x_texels, clamp(first_ + int(i_), 0, (last)));                     \
     [[unroll]] for (uint e_ = 0u; e_ < N; ++e_) {                                            \
       float v_ = shift_ == 0u ? q_[e_ >> 2][e_ & 3u]                                         \
                : shift_ == 1u ? q_[(e_ + 1u) >> 2][(e_ + 1u) & 3u]                           \
@@ -136,10 +136,11 @@ float weight_at(uint w_at, uint c, vec4 group) {
 void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE], int col0) {
   uint x_plane = p.in_h * p.in_w;
   uint lane = weight_share_lane();
+  int x_last = x_texel_last();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xv[POS_TILE];
     if (X_TEXELS) {
-      LOAD_X_SPAN(xv, POS_TILE, int(x_row) + col0, ok)
+      LOAD_X_SPAN(xv, POS_TILE, int(x_row) + col0, ok, x_last)
     } else {
       [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
     }

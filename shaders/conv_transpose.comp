@@ -60,10 +60,11 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint tap_stride = p.cin_pg * CO_TILE;
   uint w_row = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
   uint lane = weight_share_lane();
+  int x_last = x_texel_last();
   for (uint ci = 0; ci < p.cin_pg; ++ci) {
     float xw[WINDOW];
     if (X_TEXELS) {
-      LOAD_X_SPAN(xw, WINDOW, int(x_row) + lo, ok)
+      LOAD_X_SPAN(xw, WINDOW, int(x_row) + lo, ok, x_last)
     } else {
       [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
     }
