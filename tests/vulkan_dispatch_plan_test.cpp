@@ -99,6 +99,37 @@ TEST(VulkanDispatchPlan, RowGridWidthAvoidsIdleLanes) {
   EXPECT_EQ(width(2000), 64u);  // 500 chunks: 8 would idle 4 lanes instead of 12, not worth it
 }
 
+uint32_t spec_of(const Dispatch& d, uint32_t id) {
+  for (const auto& c : d.spec)
+    if (c.id == id) return c.value;
+  return ~0u;
+}
+
+// pixel_shuffle's path (VEC_MODE, spec constant 7) is specialized, never a push constant: a
+// driver that cannot resolve a branch at compile time (lavapipe) pays for every path's memory
+// accesses. 2: vec4 loads and stores (2 <= r <= 4, input rows of whole vec4s), with a whole
+// number of 4r-element groups per invocation (OUT_PER_INV, id 6); 1: vec4 stores; 0: scalar.
+TEST(VulkanDispatchPlan, ShuffleVectorPathIsSpecialized) {
+  DeviceCaps caps;
+  struct Case {
+    int64_t r, in_w;
+    bool inverse;
+    uint32_t mode;
+  };
+  for (const Case& c : {Case{2, 128, false, 2}, Case{3, 640, false, 2}, Case{4, 4, false, 2}, Case{1, 8, false, 1},
+                        Case{5, 4, false, 1}, Case{2, 6, false, 1}, Case{3, 5, false, 0}, Case{2, 8, true, 1},
+                        Case{2, 6, true, 0}}) {
+    const int64_t r = c.r, w = c.in_w;
+    const Dims4 in = c.inverse ? Dims4{1, 2, 3 * r, w} : Dims4{1, 2 * r * r, 3, w};
+    const Dims4 out = c.inverse ? Dims4{1, 2 * r * r, 3, w / r} : Dims4{1, 2, 3 * r, w * r};
+    auto d = plan_dispatches(ShuffleDesc{.factor = r, .inverse = c.inverse}, in, out, caps);
+    ASSERT_TRUE(d.ok()) << d.status().to_string();
+    EXPECT_EQ(spec_of(d->front(), 7), c.mode) << "r " << r << " in_w " << w << " inverse " << c.inverse;
+    if (c.mode == 2) EXPECT_EQ(spec_of(d->front(), 6) % (4 * r), 0u) << "r " << r;
+    if (c.mode == 1) EXPECT_EQ(spec_of(d->front(), 6), 4u) << "r " << r;
+  }
+}
+
 TEST(VulkanDispatchPlan, RejectsTensorsBeyond32BitIndexing) {
   DeviceCaps caps;
   const Dims4 huge{1, 1, 70000, 70000};
@@ -194,12 +225,6 @@ TEST(VulkanDispatchPlan, NoWeightSharingWithoutSubgroupBallot) {
     ASSERT_TRUE(without.ok());
     EXPECT_EQ(weight_share_of(without->front()), 1u);
   }
-}
-
-uint32_t spec_of(const Dispatch& d, uint32_t id) {
-  for (const auto& c : d.spec)
-    if (c.id == id) return c.value;
-  return ~0u;
 }
 
 // Weights through the texel view (W_TEXELS, id 15): 4 channels per texel where the channel tile

@@ -226,7 +226,7 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   // Two such groups per invocation (8r outputs) where rows split evenly and no more lanes of
   // the row grid idle than with one: shuffle_x2 13.8 vs 14.4 ms on lavapipe (medians of five
   // interleaved runs); espcn_x3 (160 -> 80 chunks of a 64-lane row) would idle more and was slower.
-  const bool vec_in = !s.inverse && s.factor <= 4 && in.w % 4 == 0;
+  const bool vec_in = !s.inverse && s.factor >= 2 && s.factor <= 4 && in.w % 4 == 0;
   const auto r = static_cast<uint32_t>(s.factor);
   auto idle_lanes = [&](uint32_t per) {
     const uint32_t chunks = ceil_div(out.w, per), wx = row_grid_width(chunks);
@@ -234,12 +234,13 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   };
   const uint32_t vec_groups = vec_in && in.w % 8 == 0 && idle_lanes(8 * r) * 2 <= idle_lanes(4 * r) ? 2 : 1;
   const uint32_t per_inv = vec_in ? 4 * r * vec_groups : kOutPerInvocation;
-  set_spec(d, kFlatWorkgroup,
-           {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u, per_inv});
-  const uint32_t chunks = ceil_div(out.w, per_inv);
   const uint32_t vec_mode = vec_in ? 2 : (kOutPerInvocation == 4 && out.w % 4 == 0) ? 1 : 0;
+  set_spec(d, kFlatWorkgroup,
+           {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u, per_inv,
+            vec_mode});
+  const uint32_t chunks = ceil_div(out.w, per_inv);
   PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
-      vec_mode).u32(0 /* plane_base, see split_z */);
+      0 /* plane_base, see split_z */);
   UPCONV_RETURN_IF_ERROR(
       set_row_grid(d, chunks, out.h, caps, s.inverse ? "pixel_unshuffle" : "pixel_shuffle"));
   return split_z(d, uint64_t(out.n) * out.c, caps);
