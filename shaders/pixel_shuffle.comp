@@ -23,6 +23,12 @@ layout(constant_id = 6) const uint OUT_PER_INV = 4;
 // 0: one element at a time; 1: OUT_PER_INV == 4 and out_w % 4 == 0 (aligned vec4 stores);
 // 2: see above (vec4 loads too). The planner only picks a mode whose conditions hold.
 layout(constant_id = 7) const uint VEC_MODE = 0;
+// Mode 2 reads its vec4s from a 4-channel uniform texel buffer view of the input (binding 6, as
+// the conv shaders) where the runtime bound one (Plan::run on devices with texel reads).
+layout(constant_id = 8) const bool X_TEXELS = false;
+layout(set = 0, binding = 6) uniform samplerBuffer x_texels;
+
+vec4 load_in4(uint i4) { return X_TEXELS ? texelFetch(x_texels, int(i4)) : load_x4(i4); }
 
 layout(push_constant) uniform Push {
   uint planes;      // N * C_out
@@ -60,20 +66,20 @@ void main() {
         uint dc_step = DCR ? wide_c : 1u;
         // Output element e of the group is input column iw0 + e / r of source j = e % r, written
         // out per r so that no index depends on the driver unrolling a loop.
-        vec4 v0 = load_x4((src + dc0 * in_plane) / 4u);
-        vec4 v1 = load_x4((src + (dc0 + dc_step) * in_plane) / 4u);
+        vec4 v0 = load_in4((src + dc0 * in_plane) / 4u);
+        vec4 v1 = load_in4((src + (dc0 + dc_step) * in_plane) / 4u);
         uint out4 = (out_row + og) / 4u;
         if (R == 2u) {
           store_y4(out4, vec4(v0.x, v1.x, v0.y, v1.y));
           store_y4(out4 + 1u, vec4(v0.z, v1.z, v0.w, v1.w));
         } else if (R == 3u) {
-          vec4 v2 = load_x4((src + (dc0 + 2u * dc_step) * in_plane) / 4u);
+          vec4 v2 = load_in4((src + (dc0 + 2u * dc_step) * in_plane) / 4u);
           store_y4(out4, vec4(v0.x, v1.x, v2.x, v0.y));
           store_y4(out4 + 1u, vec4(v1.y, v2.y, v0.z, v1.z));
           store_y4(out4 + 2u, vec4(v2.z, v0.w, v1.w, v2.w));
         } else {  // R == 4
-          vec4 v2 = load_x4((src + (dc0 + 2u * dc_step) * in_plane) / 4u);
-          vec4 v3 = load_x4((src + (dc0 + 3u * dc_step) * in_plane) / 4u);
+          vec4 v2 = load_in4((src + (dc0 + 2u * dc_step) * in_plane) / 4u);
+          vec4 v3 = load_in4((src + (dc0 + 3u * dc_step) * in_plane) / 4u);
           store_y4(out4, vec4(v0.x, v1.x, v2.x, v3.x));
           store_y4(out4 + 1u, vec4(v0.y, v1.y, v2.y, v3.y));
           store_y4(out4 + 2u, vec4(v0.z, v1.z, v2.z, v3.z));

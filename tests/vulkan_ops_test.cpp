@@ -123,12 +123,12 @@ TEST(VulkanOps, SubgroupUseFollowsTheDeviceAndTheEnvironment) {
   }
 }
 
-// Weights through texels on CPU-type devices (lavapipe) unless UPCONV_VULKAN_CONV_READS says
+// Weights through texels on CPU-type devices (lavapipe) unless UPCONV_VULKAN_READS says
 // otherwise; ctest runs the conv tests once per path (see tests/CMakeLists.txt).
 TEST(VulkanOps, WeightPathFollowsTheDeviceAndTheEnvironment) {
   auto* dev = detail::vk::device_of(context(Precision::fp32));
   ASSERT_NE(dev, nullptr);
-  const char* env = std::getenv("UPCONV_VULKAN_CONV_READS");
+  const char* env = std::getenv("UPCONV_VULKAN_READS");
   const std::string choice = env ? env : "";
   const bool cpu_type = dev->properties().core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
   EXPECT_TRUE(cpu_type) << "the tests run on lavapipe";

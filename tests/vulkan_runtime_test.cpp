@@ -283,11 +283,11 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
     EXPECT_NE(ctx.status().message().find("999"), std::string::npos);
   }
   {
-    ScopedEnv env("UPCONV_VULKAN_CONV_READS", "textures");
+    ScopedEnv env("UPCONV_VULKAN_READS", "textures");
     auto ctx = Context::create(o);
     ASSERT_FALSE(ctx.ok());
     EXPECT_EQ(ctx.status().code(), StatusCode::invalid_argument);
-    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_CONV_READS"), std::string::npos) << ctx.status().message();
+    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_READS"), std::string::npos) << ctx.status().message();
     EXPECT_NE(ctx.status().message().find("textures"), std::string::npos);
   }
   {
@@ -339,8 +339,8 @@ TEST(VulkanDeviceList, ReportsLimitsAndFeatures) {
     if (d.name.find("llvmpipe") != std::string::npos) {
       EXPECT_EQ(d.type, "cpu");
       EXPECT_TRUE(d.storage_buffer_16bit);
-      const char* reads = std::getenv("UPCONV_VULKAN_CONV_READS");
-      EXPECT_EQ(d.conv_texel_reads, !reads || std::string(reads) != "buffer");  // the cpu-type default
+      const char* reads = std::getenv("UPCONV_VULKAN_READS");
+      EXPECT_EQ(d.texel_reads, !reads || std::string(reads) != "buffer");  // the cpu-type default
     }
   }
 }

@@ -36,7 +36,7 @@ struct VulkanDeviceInfo {
   uint32_t subgroup_size = 0;
   bool subgroup_ballot = false;        ///< subgroup ballot in compute shaders (conv lanes share weight loads)
   bool storage_buffer_16bit = false;   ///< fp16 storage (--precision fp16) is available
-  bool conv_texel_reads = false;       ///< conv shaders read through texel buffers (UPCONV_VULKAN_CONV_READS)
+  bool texel_reads = false;            ///< conv/pixel_shuffle shaders read through texel buffers (UPCONV_VULKAN_READS)
   float timestamp_period_ns = 0.0f;    ///< nanoseconds per timestamp tick
   uint32_t timestamp_valid_bits = 0;   ///< of the compute queue family; 0 = no GPU timing
   bool usable = false;                 ///< Vulkan 1.1+ with a compute queue: upconv can run on it
@@ -114,9 +114,9 @@ enum class RecordTiming {
 /// (timed, they also reset and write two queries of a query pool of the plan's own).
 ///
 /// Pipelines: `input` and `output` are read and written as storage buffers (the caller's buffers
-/// need VK_BUFFER_USAGE_STORAGE_BUFFER_BIT only). On devices where Plan::run reads conv inputs
-/// as texels (CPU-type devices, VulkanDeviceInfo::conv_texel_reads) the pipelines of that
-/// variant are built at plan creation and the first record() of a conv plan builds its own.
+/// need VK_BUFFER_USAGE_STORAGE_BUFFER_BIT only). On devices where Plan::run reads conv and
+/// pixel_shuffle inputs as texels (CPU-type devices, VulkanDeviceInfo::texel_reads) the pipelines
+/// of that variant are built at plan creation and the first record() of such a plan builds its own.
 ///
 /// Lifetime: the plan's descriptor set is written when record() is called, so the command
 /// buffer recorded by one record() call must have completed execution before the same plan is

@@ -235,9 +235,13 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   const uint32_t vec_groups = vec_in && in.w % 8 == 0 && idle_lanes(8 * r) * 2 <= idle_lanes(4 * r) ? 2 : 1;
   const uint32_t per_inv = vec_in ? 4 * r * vec_groups : kOutPerInvocation;
   const uint32_t vec_mode = vec_in ? 2 : (kOutPerInvocation == 4 && out.w % 4 == 0) ? 1 : 0;
+  // The vec4 loads of mode 2 come from the input's 4-channel texel view where the runtime bound
+  // one: on lavapipe a texel is one vector load per lane, a storage-buffer vec4 four lane loops
+  // (shuffle_x2 4.5-4.9 vs 6.5-6.7 ms, espcn_x3 7.4-8.1 vs 9.7-10.6, interleaved runs).
+  const uint32_t x_texels = vec_mode == 2 && caps.input_texels ? 1 : 0;
   set_spec(d, kFlatWorkgroup,
            {static_cast<uint32_t>(s.factor), s.mode == ShuffleMode::dcr ? 1u : 0u, s.inverse ? 1u : 0u, per_inv,
-            vec_mode});
+            vec_mode, x_texels});
   const uint32_t chunks = ceil_div(out.w, per_inv);
   PushWriter(d).u32(out.n * out.c).u32(out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(in.c).u32(chunks).u32(
       0 /* plane_base, see split_z */);

@@ -63,9 +63,9 @@ struct DeviceCaps {
   // Conv weights are read through the uniform texel buffer (binding kWeightTexels) instead of
   // the storage buffer: every lane fetches the weight it needs, no subgroup broadcast.
   bool weight_texels = false;
-  // Conv inputs are read through a 4-channel uniform texel buffer view of the input (binding
-  // kInputTexels) where an invocation's input columns are consecutive (every conv_transpose,
-  // conv with stride 1 along W).
+  // Inputs are read through a 4-channel uniform texel buffer view of the input (binding
+  // kInputTexels): by the conv shaders where an invocation's input columns are consecutive
+  // (every conv_transpose, conv with stride 1 along W), by pixel_shuffle's vec4 path.
   bool input_texels = false;
 };
 

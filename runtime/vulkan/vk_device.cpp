@@ -77,14 +77,14 @@ bool env_flag(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
-/// Whether conv shaders read through texel buffers on a device of this type (VulkanDevice::
+/// Whether conv and pixel_shuffle shaders read through texel buffers on a device of this type (VulkanDevice::
 /// texel_reads). Measured on lavapipe only: GPUs keep the storage-buffer path until measured.
-Result<bool> conv_texel_reads(VkPhysicalDeviceType type) {
-  const char* env = std::getenv("UPCONV_VULKAN_CONV_READS");
+Result<bool> use_texel_reads(VkPhysicalDeviceType type) {
+  const char* env = std::getenv("UPCONV_VULKAN_READS");
   const std::string v = env ? env : "";
   if (v.empty()) return type == VK_PHYSICAL_DEVICE_TYPE_CPU;
   if (v == "texel" || v == "buffer") return v == "texel";
-  return invalid_argument("UPCONV_VULKAN_CONV_READS is '" + v + "'; expected 'texel' or 'buffer'");
+  return invalid_argument("UPCONV_VULKAN_READS is '" + v + "'; expected 'texel' or 'buffer'");
 }
 
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
@@ -221,8 +221,8 @@ Result<std::vector<VulkanDeviceInfo>> enumerate_devices() {
     d.subgroup_size = props.subgroup_size;
     d.subgroup_ballot = props.subgroup_ballot;
     d.storage_buffer_16bit = props.storage_buffer_16bit;
-    auto texel_reads = conv_texel_reads(props.core.deviceType);
-    d.conv_texel_reads = texel_reads.ok() && *texel_reads;
+    auto texel_reads = use_texel_reads(props.core.deviceType);
+    d.texel_reads = texel_reads.ok() && *texel_reads;
     d.timestamp_period_ns = l.timestampPeriod;
     compute_queue_family(*ifn, p, &d.timestamp_valid_bits);
     if (!l.timestampComputeAndGraphics) d.timestamp_valid_bits = 0;
@@ -341,7 +341,7 @@ Status VulkanDevice::create_device(uint32_t index, const std::vector<VkPhysicalD
 Status VulkanDevice::finish_setup(const ContextOptions& options) {
   if (!props_.core.limits.timestampComputeAndGraphics) timestamp_valid_bits_ = 0;
   subgroup_broadcast_ = props_.subgroup_ballot && !env_flag("UPCONV_VULKAN_NO_SUBGROUPS");
-  auto texel_reads = conv_texel_reads(props_.core.deviceType);
+  auto texel_reads = use_texel_reads(props_.core.deviceType);
   if (!texel_reads.ok()) return texel_reads.status();
   texel_reads_ = *texel_reads;
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);

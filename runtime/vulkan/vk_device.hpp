@@ -78,10 +78,11 @@ class VulkanDevice {
   /// Subgroup ballot in compute shaders, unless UPCONV_VULKAN_NO_SUBGROUPS is set (a workaround
   /// for drivers whose subgroup operations misbehave; also how tests cover that path).
   bool subgroup_broadcast() const noexcept { return subgroup_broadcast_; }
-  /// Whether conv weights, and the inputs of run(), should be read through uniform texel
-  /// buffers rather than storage buffers (shaders/conv_common.glsl W_TEXELS, X_TEXELS): on
+  /// Whether conv weights, and the inputs of run() for convs and pixel_shuffle, should be read
+  /// through uniform texel buffers rather than storage buffers (shaders/conv_common.glsl
+  /// W_TEXELS, X_TEXELS; shaders/pixel_shuffle.comp X_TEXELS): on
   /// CPU-type devices, where llvmpipe fetches a texel with one vector load per lane but loads
-  /// storage buffers in a scalar loop over the lanes. UPCONV_VULKAN_CONV_READS=texel or =buffer
+  /// storage buffers in a scalar loop over the lanes. UPCONV_VULKAN_READS=texel or =buffer
   /// overrides (tests cover both paths with it).
   bool texel_reads() const noexcept { return texel_reads_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).

@@ -211,8 +211,11 @@ Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& o
 }
 
 bool VulkanKernel::input_texels_for(VkDeviceSize bytes) const {
-  // Only conv shaders read the view; a caller's buffers (record) lack texel usage.
-  return std::holds_alternative<ConvDesc>(desc_) && device_->texel_reads() &&
+  // Only conv shaders and pixel_shuffle (depth to space) read the view; a caller's buffers
+  // (record) lack texel usage.
+  const auto* shuffle = std::get_if<ShuffleDesc>(&desc_);
+  const bool reads_view = std::holds_alternative<ConvDesc>(desc_) || (shuffle && !shuffle->inverse);
+  return reads_view && device_->texel_reads() &&
          round_up16(bytes) / (4 * element_bytes()) <= device_->limits().maxTexelBufferElements;
 }
 
