@@ -7,6 +7,7 @@
 #ifndef UPCONV_NO_SUBGROUP
 #extension GL_KHR_shader_subgroup_ballot : require
 #endif
+#define UPCONV_VEC4_OUTPUT 1
 #include "common.glsl"
 #include "conv_common.glsl"
 

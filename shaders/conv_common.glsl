@@ -53,6 +53,11 @@ layout(set = 0, binding = 5) uniform samplerBuffer w_texels;
 layout(constant_id = 16) const bool X_TEXELS = false;
 layout(set = 0, binding = 6) uniform samplerBuffer x_texels;
 
+// Outputs as vec4 stores (conv only, where the planner found ow_step == 1, POS_TILE % 4 == 0 and
+// out_w % 4 == 0, so a group of 4 positions starts at a multiple of 4 and lies in the row or past
+// it as a whole): lavapipe writes a vec4 with one loop over the SIMD lanes, 4 floats as 4 loops.
+layout(constant_id = 17) const bool Y_VEC4 = false;
+
 // Index of the view's last texel (the view covers the input rounded up to whole texels);
 // callers compute it once, outside their channel loop.
 int x_texel_last() { return int((p.n * p.c_in * p.in_h * p.in_w + 3u) / 4u) - 1; }
@@ -168,9 +173,18 @@ void store_tile(uint n, uint g, uint co0, uint oh, uint ow0, uint ow_step) {
       uint oc = g * p.cout_pg + co;
       float b = HAS_BIAS ? load_b(oc) : 0.0;
       uint row = ((n * p.c_out + oc) * p.out_h + oh) * p.out_w;
-      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
-        uint ow = ow0 + k * ow_step;
-        if (ow < p.out_w) store_y(row + ow, activate(ACTIVATION, ALPHA, acc[c * POS_TILE + k] + b));
+      if (Y_VEC4) {
+        [[unroll]] for (uint k = 0; k < POS_TILE; k += 4u) {
+          uint ow = ow0 + k;
+          vec4 v;
+          [[unroll]] for (uint e = 0; e < 4u; ++e) v[e] = activate(ACTIVATION, ALPHA, acc[c * POS_TILE + k + e] + b);
+          if (ow < p.out_w) store_y4((row + ow) / 4u, v);
+        }
+      } else {
+        [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
+          uint ow = ow0 + k * ow_step;
+          if (ow < p.out_w) store_y(row + ow, activate(ACTIVATION, ALPHA, acc[c * POS_TILE + k] + b));
+        }
       }
     }
   }

@@ -15,6 +15,7 @@
 #ifndef UPCONV_NO_SUBGROUP
 #extension GL_KHR_shader_subgroup_ballot : require
 #endif
+#define UPCONV_VEC4_OUTPUT 1  // declared for the shared store_tile; Y_VEC4 is never planned here
 #include "common.glsl"
 #include "conv_common.glsl"
 

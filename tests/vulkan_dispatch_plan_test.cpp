@@ -105,6 +105,26 @@ uint32_t spec_of(const Dispatch& d, uint32_t id) {
   return ~0u;
 }
 
+// Conv outputs as vec4 stores (Y_VEC4, id 17) only where a tile's groups of 4 positions start at
+// multiples of 4 of the output row: conv (consecutive positions), POS_TILE % 4 == 0, out_w % 4 == 0.
+TEST(VulkanDispatchPlan, ConvVec4StoresOnlyOnWholeVec4Rows) {
+  DeviceCaps caps;
+  ConvDesc conv{.c_in = 8, .c_out = 8, .kh = 3, .kw = 3, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  auto vec4 = plan_dispatches(conv, Dims4{1, 8, 6, 16}, Dims4{1, 8, 6, 16}, caps);
+  ASSERT_TRUE(vec4.ok()) << vec4.status().to_string();
+  ASSERT_EQ(spec_of(vec4->front(), 10) % 4, 0u);  // POS_TILE
+  EXPECT_EQ(spec_of(vec4->front(), 17), 1u);
+  auto odd = plan_dispatches(conv, Dims4{1, 8, 6, 18}, Dims4{1, 8, 6, 18}, caps);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(spec_of(odd->front(), 17), 0u);
+  ConvDesc transposed = conv;
+  transposed.transposed = true;
+  transposed.stride_h = transposed.stride_w = 2;
+  auto t = plan_dispatches(transposed, Dims4{1, 8, 6, 8}, Dims4{1, 8, 11, 16}, caps);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(spec_of(t->front(), 17), 0u);  // a phase's positions are SW apart
+}
+
 // pixel_shuffle's path (VEC_MODE, spec constant 7) is specialized, never a push constant: a
 // driver that cannot resolve a branch at compile time (lavapipe) pays for every path's memory
 // accesses. 2: vec4 loads and stores (2 <= r <= 4, input rows of whole vec4s), with a whole

@@ -237,8 +237,9 @@ TEST(VulkanOps, ConvStrideDilationPadding) {
 TEST(VulkanOps, ConvTileEdgesGroupsDepthwise1d) {
   std::vector<OpCase> cases;
   uint64_t seed = 800;
+  // Widths of whole vec4s take the vec4 stores (Y_VEC4): 4 and 12 end inside a POS_TILE of 8.
   for (int c_out : {1, 3, 7, 8, 17, 33})
-    for (int w : {7, 8, 9})
+    for (int w : {4, 7, 8, 9, 12, 20})
       cases.push_back(OpCase::conv2d().channels(2, c_out).input(3, w).kernel(3).padding(1).bias(c_out % 2 == 0)
                           .seed(seed++));
   cases.push_back(OpCase::conv2d().channels(6, 4).input(8, 9).kernel(3).groups(2).dilation(2).padding(2).bias(true)

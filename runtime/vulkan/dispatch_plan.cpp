@@ -183,7 +183,8 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
             t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u,
             weight_share(t, caps), caps.weight_texels ? weight_texel_channels(d) : 0u,
-            caps.input_texels && (d.transposed || d.stride_w == 1) ? 1u : 0u});
+            caps.input_texels && (d.transposed || d.stride_w == 1) ? 1u : 0u,
+            !d.transposed && t.pos_tile % 4 == 0 && out.w % 4 == 0 ? 1u : 0u});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
   const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * d.stride_w : 1;
