@@ -3,12 +3,18 @@
 // the pixel at the top-left of its cell, zeros elsewhere). Each invocation writes OUT_PER_INV
 // consecutive elements of one output row.
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#define UPCONV_VEC4_OUTPUT 1
 #include "common.glsl"
 
 layout(constant_id = 3) const uint FH = 2;
 layout(constant_id = 4) const uint FW = 2;
 layout(constant_id = 5) const bool ZERO_INSERT = false;
 layout(constant_id = 6) const uint OUT_PER_INV = 4;
+// The planner's promise: OUT_PER_INV == 4 and out_w % 4 == 0, so an invocation's 4 outputs are
+// one aligned vec4 store (on lavapipe one loop over the SIMD lanes instead of four). A
+// specialization constant, so the other path is compiled out (lavapipe would run both).
+layout(constant_id = 7) const bool VEC4_OUT = false;
 
 layout(push_constant) uniform Push {
   uint planes;  // N * C
@@ -30,6 +36,18 @@ void main() {
   bool nail_row = (oh % FH) == 0u;
   uint in_row = (plane * p.in_h + ih) * p.in_w;
   uint out_row = (plane * p.out_h + oh) * p.out_w;
+  if (VEC4_OUT) {
+    uint ow0 = chunk * 4u;
+    vec4 v;
+    [[unroll]] for (uint k = 0; k < 4u; ++k) {
+      // With FW dividing 4 (ow0 a multiple of FW) the column is ow0 / FW + k / FW, written so
+      // that outputs sharing an input share one load.
+      uint iw = 4u % FW == 0u ? ow0 / FW + k / FW : (ow0 + k) / FW;
+      v[k] = ZERO_INSERT && !(nail_row && (ow0 + k) % FW == 0u) ? 0.0 : load_x(in_row + iw);
+    }
+    store_y4((out_row + ow0) / 4u, v);
+    return;
+  }
   for (uint k = 0; k < OUT_PER_INV; ++k) {
     uint ow = chunk * OUT_PER_INV + k;
     if (ow >= p.out_w) break;

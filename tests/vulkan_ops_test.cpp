@@ -332,6 +332,11 @@ TEST(VulkanOps, UpsampleNearestAndBedOfNails) {
     cases.push_back(OpCase::upsample_nearest2d().batch(2).channels(3).input(7, 5).factor(fh, fw).seed(seed++));
     cases.push_back(OpCase::bed_of_nails2d().batch(2).channels(3).input(7, 5).factor(fh, fw).seed(seed++));
   }
+  // Output widths of whole vec4s take the vec4 stores, for factors that divide 4 and one that does not.
+  for (int fw : {1, 2, 3, 4}) {
+    cases.push_back(OpCase::upsample_nearest2d().batch(2).channels(3).input(5, 12).factor(2, fw).seed(seed++));
+    cases.push_back(OpCase::bed_of_nails2d().batch(2).channels(3).input(5, 12).factor(2, fw).seed(seed++));
+  }
   cases.push_back(OpCase::upsample_nearest2d().channels(4).input(40, 37).factor(2).seed(seed++));
   cases.push_back(OpCase::bed_of_nails2d().channels(4).input(37, 40).factor(3).seed(seed++));
   check_all(cases);

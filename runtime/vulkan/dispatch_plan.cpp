@@ -257,7 +257,7 @@ Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& 
   d.shader = ShaderId::resample;
   set_spec(d, kFlatWorkgroup,
            {static_cast<uint32_t>(r.factor_h), static_cast<uint32_t>(r.factor_w), r.zero_insert ? 1u : 0u,
-            kOutPerInvocation});
+            kOutPerInvocation, kOutPerInvocation == 4 && out.w % 4 == 0 ? 1u : 0u});
   const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
   PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks).u32(0 /* plane_base */);
   UPCONV_RETURN_IF_ERROR(
