@@ -53,9 +53,10 @@ layout(set = 0, binding = 5) uniform samplerBuffer w_texels;
 layout(constant_id = 16) const bool X_TEXELS = false;
 layout(set = 0, binding = 6) uniform samplerBuffer x_texels;
 
-// Outputs as vec4 stores (conv only, where the planner found ow_step == 1, POS_TILE % 4 == 0 and
-// out_w % 4 == 0, so a group of 4 positions starts at a multiple of 4 and lies in the row or past
-// it as a whole): lavapipe writes a vec4 with one loop over the SIMD lanes, 4 floats as 4 loops.
+// Outputs as vec4 stores (where the planner found ow_step == 1 - conv, or conv_transpose with
+// W_PHASES_INSIDE -, POS_TILE % 4 == 0 and out_w % 4 == 0, so a group of 4 positions starts at a
+// multiple of 4 and lies in the row or past it as a whole): lavapipe writes a vec4 with one loop
+// over the SIMD lanes, 4 floats as 4 loops.
 layout(constant_id = 17) const bool Y_VEC4 = false;
 
 // Index of the view's last texel (the view covers the input rounded up to whole texels);

@@ -15,7 +15,7 @@
 #ifndef UPCONV_NO_SUBGROUP
 #extension GL_KHR_shader_subgroup_ballot : require
 #endif
-#define UPCONV_VEC4_OUTPUT 1  // declared for the shared store_tile; Y_VEC4 is never planned here
+#define UPCONV_VEC4_OUTPUT 1
 #include "common.glsl"
 #include "conv_common.glsl"
 
@@ -40,15 +40,25 @@ void phase_start(uint q, int pad, uint K, uint S, uint D, out uint t0, out int b
   base = t0 < K ? (int(q) + pad - int(t0 * D)) / int(S) : 0;
 }
 
+// W_PHASES_INSIDE: one invocation computes every W phase (the planner's promise: DW == 1, SW
+// divides POS_TILE, Y_VEC4), PHASE_POS = POS_TILE / SW positions of each, so its POS_TILE outputs
+// are consecutive along the row, SW * jw0 + e, and leave as vec4 stores: on lavapipe a vec4 is
+// one store loop over the SIMD lanes, the strided floats of a single phase one loop each.
+// Accumulator slot of channel c, phase qw, phase position k: c * POS_TILE + k * SW + qw.
+layout(constant_id = 18) const bool W_PHASES_INSIDE = false;
+const uint PHASE_POS = W_PHASES_INSIDE ? POS_TILE / SW : POS_TILE;
+const uint SLOT_STEP = W_PHASES_INSIDE ? SW : 1u;
+
 // Most taps any W phase has when DW == 1 (taps step by SW).
 const uint MAX_TAPS_W = (KW + SW - 1u) / SW;
-const uint WINDOW = POS_TILE + MAX_TAPS_W - 1u;
+const uint WINDOW = PHASE_POS + MAX_TAPS_W - 1u;
 
 // One kernel row th of a phase with DW == 1: window element e holds input column
 // iw0 - (MAX_TAPS_W - 1) + e, so tap mw (kernel column tw0 + mw * SW) at position k uses element
 // k + MAX_TAPS_W - 1 - mw, a constant once the loops are unrolled. Taps past KW (phases with
-// fewer taps) are skipped uniformly across the workgroup.
-void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co_tile) {
+// fewer taps) are skipped uniformly across the workgroup. Positions k < PHASE_POS accumulate into
+// slots c * POS_TILE + k * SLOT_STEP + slot0.
+void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co_tile, uint slot0) {
   int lo = iw0 - int(MAX_TAPS_W - 1u);
   uint xi[WINDOW];
   bool ok[WINDOW];
@@ -78,8 +88,8 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
             uint c = c0 + j;
             if (c < CO_TILE) {
               float wv = weight_at(w_at, c, group);
-              [[unroll]] for (uint k = 0; k < POS_TILE; ++k)
-                acc[c * POS_TILE + k] += wv * xw[k + MAX_TAPS_W - 1u - mw];
+              [[unroll]] for (uint k = 0; k < PHASE_POS; ++k)
+                acc[c * POS_TILE + k * SLOT_STEP + slot0] += wv * xw[k + MAX_TAPS_W - 1u - mw];
             }
           }
         }
@@ -90,11 +100,22 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   }
 }
 
+// Kernel row th of W phase q (a literal) at phase positions jw0 + k (W_PHASES_INSIDE).
+void accumulate_phase(uint x_row, bool row_ok, int jw0, uint g, uint th, uint co_tile, uint q) {
+  uint tq;
+  int bq;
+  phase_start(q, p.pad_left, KW, SW, DW, tq, bq);
+  accumulate_row_window(x_row, row_ok, bq + jw0, tq, g, th, co_tile, q);
+}
+
 void main() {
-  // z: (n, g, co tile, qh, qw)
+  // z: (n, g, co tile, qh[, qw])
   uint z = gl_WorkGroupID.z + p.z_base;
-  uint qw = z % SW;
-  z /= SW;
+  uint qw = 0u;
+  if (!W_PHASES_INSIDE) {
+    qw = z % SW;
+    z /= SW;
+  }
   uint qh = z % SH;
   z /= SH;
   uint co_tile = z % p.co_tiles;
@@ -110,7 +131,7 @@ void main() {
   bool in_range = jh < p.rows && oh < p.out_h && n < p.n;
   n = min(n, p.n - 1u);
   uint co0 = co_tile * CO_TILE;
-  uint jw0 = tile * POS_TILE;
+  uint jw0 = tile * PHASE_POS;
   [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
 
   uint th0, tw0;
@@ -127,10 +148,20 @@ void main() {
     bool row_ok = ih >= 0 && ih < int(p.in_h);
     uint x_row = (x_group + uint(clamp(ih, 0, int(p.in_h) - 1))) * p.in_w;
     int iw0 = base_w + int(jw0);
+    if (W_PHASES_INSIDE) {
+      // One call per phase with a literal phase (SW <= 4, the planner's promise), so every
+      // accumulator index is a constant: an index the driver cannot fold would send the whole
+      // accumulator array to scratch memory (on lavapipe 15x slower).
+      accumulate_phase(x_row, row_ok, int(jw0), g, th, co_tile, 0u);
+      if (SW > 1u) accumulate_phase(x_row, row_ok, int(jw0), g, th, co_tile, 1u);
+      if (SW > 2u) accumulate_phase(x_row, row_ok, int(jw0), g, th, co_tile, 2u);
+      if (SW > 3u) accumulate_phase(x_row, row_ok, int(jw0), g, th, co_tile, 3u);
+      continue;
+    }
     if (DW == 1u) {
       // Dilation 1 along W: tap mw of this phase reads columns iw0 - mw + k, so all taps of the
-      // row read one window of POS_TILE + MAX_TAPS_W - 1 columns, loaded once per channel.
-      accumulate_row_window(x_row, row_ok, iw0, tw0, g, th, co_tile);
+      // row read one window of PHASE_POS + MAX_TAPS_W - 1 columns, loaded once per channel.
+      accumulate_row_window(x_row, row_ok, iw0, tw0, g, th, co_tile, 0u);
       continue;
     }
     for (uint tw = tw0; tw < KW; tw += step_w, iw0 -= di_w) {
@@ -145,5 +176,10 @@ void main() {
       accumulate_tap(x_row, w_at, xi, ok, iw0);
     }
   }
-  if (in_range) store_tile(n, g, co0, oh, qw + SW * jw0, SW);
+  if (in_range) {
+    if (W_PHASES_INSIDE)
+      store_tile(n, g, co0, oh, SW * jw0, 1u);
+    else
+      store_tile(n, g, co0, oh, qw + SW * jw0, SW);
+  }
 }

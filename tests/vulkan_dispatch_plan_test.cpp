@@ -117,12 +117,34 @@ TEST(VulkanDispatchPlan, ConvVec4StoresOnlyOnWholeVec4Rows) {
   auto odd = plan_dispatches(conv, Dims4{1, 8, 6, 18}, Dims4{1, 8, 6, 18}, caps);
   ASSERT_TRUE(odd.ok());
   EXPECT_EQ(spec_of(odd->front(), 17), 0u);
+  // conv_transpose: a phase's positions are SW apart, so vec4 stores come with every W phase in
+  // one invocation (W_PHASES_INSIDE, id 18): narrow channel tiles, dilation 1 along W, SW <= 4
+  // dividing POS_TILE. The workgroups then span the H phases only.
   ConvDesc transposed = conv;
   transposed.transposed = true;
   transposed.stride_h = transposed.stride_w = 2;
-  auto t = plan_dispatches(transposed, Dims4{1, 8, 6, 8}, Dims4{1, 8, 11, 16}, caps);
+  const Dims4 t_in{1, 8, 6, 8}, t_out{1, 8, 11, 16};
+  auto t = plan_dispatches(transposed, t_in, t_out, caps);
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(spec_of(t->front(), 17), 0u);  // a phase's positions are SW apart
+  EXPECT_EQ(spec_of(t->front(), 17), 1u);
+  EXPECT_EQ(spec_of(t->front(), 18), 1u);
+  EXPECT_EQ(t->front().groups[2], 2u);  // co tiles (1) x H phases (2)
+  auto outside = [&](ConvDesc desc, Dims4 in, Dims4 out) {
+    auto plan = plan_dispatches(desc, in, out, caps);
+    EXPECT_TRUE(plan.ok());
+    EXPECT_EQ(spec_of(plan->front(), 18), 0u) << "c_out " << desc.c_out << " stride_w " << desc.stride_w;
+    EXPECT_EQ(spec_of(plan->front(), 17), 0u);
+  };
+  ConvDesc wide = transposed;
+  wide.c_out = 64;  // 32-channel tiles
+  outside(wide, t_in, Dims4{1, 64, 11, 16});
+  ConvDesc dilated = transposed;
+  dilated.dil_w = 2;
+  outside(dilated, t_in, Dims4{1, 8, 11, 18});
+  ConvDesc stride3 = transposed;
+  stride3.stride_w = 3;
+  outside(stride3, Dims4{1, 8, 6, 6}, Dims4{1, 8, 11, 16});
+  outside(transposed, t_in, Dims4{1, 8, 11, 18});  // out_w % 4 != 0
 }
 
 // pixel_shuffle's path (VEC_MODE, spec constant 7) is specialized, never a push constant: a

@@ -178,6 +178,13 @@ TEST(VulkanOps, ConvTransposeTileEdges) {
     for (int w : {4, 8, 9})
       cases.push_back(OpCase::conv_transpose2d().channels(3, c_out).input(2, w).kernel(4).stride(2).padding(1)
                           .bias(c_out % 2 == 1).seed(seed++));
+  // Every W phase in one invocation with vec4 stores (narrow channel tiles, output widths of whole
+  // vec4s): strides 1, 2, 4, phases without taps (kernel < stride), crops and output padding.
+  for (auto [k, s, pb, pe, op] : {std::tuple{3, 1, 1, 1, 0}, {4, 2, 1, 1, 0}, {2, 2, 0, 0, 0}, {8, 4, 2, 2, 0},
+                                  {2, 4, 0, 0, 2}, {3, 4, 1, 0, 2}, {5, 2, 2, 1, 0}})
+    for (int w : {3, 8, 13})
+      cases.push_back(OpCase::conv_transpose2d().channels(3, 6).input(3, w).kernel(3, k).stride(2, s)
+                          .pad(1, pb, 1, pe).output_padding(1, op).bias(true).seed(seed++));
   check_all(cases);
 }
 

@@ -178,21 +178,32 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   const uint32_t co_tiles = static_cast<uint32_t>(t.cout_pg_padded / t.co_tile);
   Dispatch disp;
   disp.shader = d.transposed ? ShaderId::conv_transpose : ShaderId::conv;
+  // Outputs as vec4 stores (Y_VEC4) where a tile's positions are consecutive and its groups of 4
+  // start at multiples of 4 of the row. conv_transpose gets consecutive positions by computing
+  // every W phase in one invocation (W_PHASES_INSIDE: dilation 1 along W, SW <= 4 dividing
+  // POS_TILE), which pays where the stores weigh most, i.e. narrow channel tiles: on lavapipe
+  // frame_up (tile 8) 22-35 -> 21-24 ms, dw_up_x2 (tile 1) 20-21 -> 17-18 ms (medians of
+  // interleaved runs); with 32-channel tiles each phase's own input window and weights cost more
+  // than the stores save (dcgan_g4 8.2-10.3 -> 9.2-12.2 ms, unet_up 9.7-12.6 -> 11.5-16.9).
+  const bool whole_vec4_rows = t.pos_tile % 4 == 0 && out.w % 4 == 0;
+  const bool phases_inside = d.transposed && whole_vec4_rows && t.co_tile <= 8 && d.dil_w == 1 &&
+                             d.stride_w <= 4 && t.pos_tile % d.stride_w == 0;
+  const bool vec4_stores = whole_vec4_rows && (!d.transposed || phases_inside);
   set_spec(disp, kFlatWorkgroup,
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
             t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u,
             weight_share(t, caps), caps.weight_texels ? weight_texel_channels(d) : 0u,
             caps.input_texels && (d.transposed || d.stride_w == 1) ? 1u : 0u,
-            !d.transposed && t.pos_tile % 4 == 0 && out.w % 4 == 0 ? 1u : 0u});
+            vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
-  const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * d.stride_w : 1;
+  const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * (phases_inside ? 1 : d.stride_w) : 1;
   const uint64_t z = uint64_t(in.n) * d.groups * co_tiles * phases;
   uint32_t rows = 0, w_tiles = 0;
   if (d.transposed) {
     rows = ceil_div(out.h, d.stride_h);  // output rows per phase (some phases have one fewer)
-    w_tiles = ceil_div(ceil_div(out.w, d.stride_w), t.pos_tile);
+    w_tiles = phases_inside ? ceil_div(out.w, t.pos_tile) : ceil_div(ceil_div(out.w, d.stride_w), t.pos_tile);
   } else {
     rows = static_cast<uint32_t>(out.h);
     w_tiles = ceil_div(out.w, t.pos_tile);
