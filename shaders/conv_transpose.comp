@@ -9,7 +9,8 @@
 // tap and by 1 per output of the phase. Workgroup z fixes the phase (and n, group, channel
 // tile), so each invocation finds t0 once and its loops visit contributing taps only: no tap
 // multiplies an inserted zero and no "% S" test runs per tap. POS_TILE outputs of a phase are
-// consecutive j, i.e. consecutive input columns.
+// consecutive j, i.e. consecutive input columns. With W_PHASES_INSIDE (below) workgroup z fixes
+// the H phase only and each invocation walks the W phases itself, one literal phase at a time.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #ifndef UPCONV_NO_SUBGROUP
