@@ -147,6 +147,25 @@ TEST(VulkanDispatchPlan, ConvVec4StoresOnlyOnWholeVec4Rows) {
   outside(transposed, t_in, Dims4{1, 8, 11, 18});  // out_w % 4 != 0
 }
 
+// max_unpool2d: the one-pass gather (PASS 3) only where the runtime found every index in its
+// window and the windows tile the plane (kernel == stride, no padding); else the three passes.
+TEST(VulkanDispatchPlan, UnpoolGatherOnlyForTilingWindowsAndCheckedIndices) {
+  DeviceCaps caps;
+  const Dims4 in{1, 2, 4, 4}, out{1, 2, 8, 8};
+  auto passes = [&](MaxUnpool2dParams params, bool checked) {
+    DeviceCaps c = caps;
+    c.unpool_indices_in_window = checked;
+    auto d = plan_dispatches(UnpoolDesc{params}, in, out, c);
+    EXPECT_TRUE(d.ok());
+    return d.ok() ? std::vector<uint32_t>{spec_of(d->front(), 3), static_cast<uint32_t>(d->size())}
+                  : std::vector<uint32_t>{};
+  };
+  EXPECT_EQ(passes({.kernel = {2, 2}, .stride = {2, 2}}, true), (std::vector<uint32_t>{3, 1}));
+  EXPECT_EQ(passes({.kernel = {2, 2}, .stride = {2, 2}}, false), (std::vector<uint32_t>{0, 3}));
+  EXPECT_EQ(passes({.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}}, true), (std::vector<uint32_t>{0, 3}));
+  EXPECT_EQ(passes({.kernel = {2, 2}, .stride = {1, 1}}, true), (std::vector<uint32_t>{0, 3}));
+}
+
 // pixel_shuffle's path (VEC_MODE, spec constant 7) is specialized, never a push constant: a
 // driver that cannot resolve a branch at compile time (lavapipe) pays for every path's memory
 // accesses. 2: vec4 loads and stores (2 <= r <= 4, input rows of whole vec4s), with a whole

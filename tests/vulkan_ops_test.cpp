@@ -394,6 +394,44 @@ TEST(VulkanOps, MaxUnpoolRejectsIndicesOutsideThePlane) {
   }
 }
 
+// Indices that all lie in their own element's window, with windows tiling the plane, take the
+// one-pass gather; any index outside its window (here: inside the plane, in a neighbour's window
+// or where a cut window would wrap into the next row) must take the scatter passes, since the
+// gather would drop that value. Checked against the CPU backend.
+TEST(VulkanOps, MaxUnpoolGatherOnlyForIndicesInTheirWindows) {
+  auto cpu = Context::create({.backend = BackendKind::cpu});
+  ASSERT_TRUE(cpu.ok()) << cpu.status().to_string();
+  struct Case {
+    Pair output_size;
+    std::vector<int64_t> idx;  // for a 1 x 1 x 2 x 3 input, kernel 2
+  };
+  const std::vector<Case> cases = {
+      {{4, 6}, {0, 3, 10, 13, 20, 23}},  // all in their windows: the gather
+      {{4, 6}, {0, 3, 10, 13, 20, 2}},   // the last one in element (0, 1)'s window
+      {{4, 6}, {8, 3, 10, 13, 20, 23}},  // the first one in its right neighbour's window
+      {{4, 5}, {0, 3, 5, 11, 17, 19}},   // rows of 5: element (0, 2)'s window is cut, and its
+                                         // index 5 (its column 1 past the row) is output (1, 0)
+      {{5, 7}, {0, 3, 11, 15, 22, 26}},  // a larger output: the windows still tile its top-left
+  };
+  for (Precision precision : {Precision::fp32, Precision::fp16}) {
+    for (const Case& c : cases) {
+      const MaxUnpool2dParams params{.kernel = {2, 2}, .output_size = c.output_size};
+      auto gpu_plan = make_max_unpool2d(context(precision), params);
+      auto cpu_plan = make_max_unpool2d(*cpu, params);
+      ASSERT_TRUE(gpu_plan.ok() && cpu_plan.ok());
+      Tensor x(Shape{1, 1, 2, 3}, {1.5f, -2.0f, 3.25f, 4.0f, -5.5f, 6.0f}), y_gpu, y_cpu;
+      IndexTensor idx(Shape{1, 1, 2, 3}, c.idx);
+      ASSERT_TRUE(cpu_plan->run(x, idx, y_cpu).ok());
+      const Status s = gpu_plan->run(x, idx, y_gpu);
+      ASSERT_TRUE(s.ok()) << s.to_string();
+      ASSERT_EQ(y_gpu.size(), y_cpu.size());
+      for (int64_t i = 0; i < y_cpu.size(); ++i)
+        EXPECT_EQ(y_gpu.data()[i], y_cpu.data()[i]) << to_string(precision) << " output " << i << " of case "
+                                                     << (&c - cases.data());
+    }
+  }
+}
+
 // Adversarial duplicate indices with different values: in fp32 the element last in C order wins,
 // as in the reference (see shaders/max_unpool2d.comp; fp16 documents the winner as unspecified).
 TEST(VulkanOps, MaxUnpoolDuplicateIndicesLastWinsFp32) {

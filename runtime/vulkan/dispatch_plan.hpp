@@ -67,6 +67,10 @@ struct DeviceCaps {
   // kInputTexels): by the conv shaders where an invocation's input columns are consecutive
   // (every conv_transpose, conv with stride 1 along W), by pixel_shuffle's vec4 path.
   bool input_texels = false;
+  // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
+  // runtime checked while uploading them; with windows that tile the plane one gather pass
+  // replaces the zero-fill / scatter / resolve passes.
+  bool unpool_indices_in_window = false;
 };
 
 /// The float words to upload to binding kWeight for a conv/conv_transpose plan (weight in the

@@ -19,22 +19,29 @@ constexpr uint64_t kFenceTimeoutNs = uint64_t{120} * 1000 * 1000 * 1000;
 
 VkDeviceSize round_up16(VkDeviceSize bytes) { return std::max<VkDeviceSize>(16, (bytes + 15) / 16 * 16); }
 
-/// A small input for which every op yields a non-empty output; plan_dispatches' specialization
-/// constants do not depend on the shape (contract with the shader side), so pipelines built for
-/// it serve every input.
+/// A small input for which every op yields a non-empty output, for the pipelines built at plan
+/// creation. Most of plan_dispatches' specialization constants depend on the operator only; a
+/// few pick a vector path from the row width (conv outputs of whole vec4s, pixel_shuffle input
+/// rows of whole vec4s), so the representative rows are of whole vec4s where the operator allows,
+/// as in most real layers; a run that takes another variant builds it on first use (cached).
 Dims4 representative_input(const OpDesc& desc) {
   return std::visit(
       [](const auto& d) -> Dims4 {
         using D = std::decay_t<decltype(d)>;
         if constexpr (std::is_same_v<D, ConvDesc>) {
           const int64_t h = d.dil_h * (d.kh - 1) + 1 + d.pad_top + d.pad_bottom + d.stride_h;
-          const int64_t w = d.dil_w * (d.kw - 1) + 1 + d.pad_left + d.pad_right + d.stride_w;
+          int64_t w = d.dil_w * (d.kw - 1) + 1 + d.pad_left + d.pad_right + d.stride_w;
+          for (int64_t extra = 0; extra < 8; ++extra)  // the first output width of whole vec4s, if any
+            if (d.output_dims(Dims4{1, d.c_in, h, w + extra}).w % 4 == 0) {
+              w += extra;
+              break;
+            }
           return {1, d.c_in, d.spatial_rank == 1 ? 1 : h, w};
         } else if constexpr (std::is_same_v<D, ShuffleDesc>) {
           const int64_t f = d.factor;
-          return d.inverse ? Dims4{1, 1, f, f} : Dims4{1, f * f, 1, 1};
+          return d.inverse ? Dims4{1, 1, f, 4 * f} : Dims4{1, f * f, 1, 8};
         } else {
-          return {1, 1, 2, 2};
+          return {1, 1, 2, 4};
         }
       },
       desc);
@@ -48,7 +55,7 @@ Dims4 representative_output(const OpDesc& desc, const Dims4& in) {
           return d.output_dims(in);
         } else if constexpr (std::is_same_v<D, ShuffleDesc>) {
           const int64_t f = d.factor;
-          return d.inverse ? Dims4{1, f * f, 1, 1} : Dims4{1, 1, f, f};
+          return d.inverse ? Dims4{1, f * f, 1, 4} : Dims4{1, 1, f, 8 * f};
         } else if constexpr (std::is_same_v<D, ResampleDesc>) {
           return {1, 1, in.h * d.factor_h, in.w * d.factor_w};
         } else {
@@ -58,6 +65,48 @@ Dims4 representative_output(const OpDesc& desc, const Dims4& in) {
         }
       },
       desc);
+}
+
+// Whether max_unpool2d's windows tile the plane (kernel == stride, no padding), so that indices
+// that all lie in their own element's window allow the one-pass gather.
+bool unpool_windows_tile(const OpDesc& desc) {
+  const auto* u = std::get_if<UnpoolDesc>(&desc);
+  if (!u) return false;
+  const MaxUnpool2dParams& q = u->params;
+  return q.kernel[0] == q.stride[0] && q.kernel[1] == q.stride[1] && q.padding[0] == 0 && q.padding[1] == 0;
+}
+
+// Converts max_unpool2d's int64 indices to the uint32 the shaders read, in one pass that also
+// checks them: `inside` (every index within its output plane; the GPU never sees one that is
+// not) and, where `windows` (kernel == stride, no padding), `in_window`: every index within its
+// own element's kh x kw window, which makes the gather pass exact.
+struct IndexScan {
+  bool inside = true;
+  bool in_window = true;
+};
+
+IndexScan convert_indices(const int64_t* idx, uint32_t* out, const Dims4& xd, const Dims4& yd, int64_t kh,
+                          int64_t kw, bool windows) {
+  IndexScan scan;
+  scan.in_window = windows;
+  const auto plane = static_cast<uint64_t>(yd.plane());
+  const int64_t planes = xd.n * xd.c;
+  size_t i = 0;
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t ih = 0; ih < xd.h; ++ih)
+      for (int64_t iw = 0; iw < xd.w; ++iw, ++i) {
+        const auto v = static_cast<uint64_t>(idx[i]);
+        scan.inside &= v < plane;
+        out[i] = static_cast<uint32_t>(v);
+        if (scan.in_window) {
+          // Offset from the window's top-left output; inside the window iff row < kh, column < kw.
+          const uint64_t d = v - static_cast<uint64_t>(ih * kh * yd.w + iw * kw);  // wraps if negative
+          bool hit = false;
+          for (int64_t r = 0; r < kh; ++r) hit |= d - static_cast<uint64_t>(r * yd.w) < static_cast<uint64_t>(kw);
+          scan.in_window = hit;
+        }
+      }
+  return scan;
 }
 
 void compute_barrier(const DeviceFunctions& fn, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
@@ -185,13 +234,17 @@ Status VulkanKernel::build_pipelines_for_representative_shape() {
   if (out.h < 1 || out.w < 1) return {};  // built lazily on the first run instead
   // The variant run() takes for small inputs; record() and inputs beyond the texel limit build
   // theirs on first use.
-  auto dispatches = plan(in, out, input_texels_for(16));
-  // The planner may reject this particular shape (a limit of some variant); the pipelines are
-  // then built on the first run instead. Only a failure to build a pipeline is an error here.
-  if (!dispatches.ok()) return {};
-  for (const Dispatch& d : *dispatches) {
-    auto pipeline = pipeline_for(d);
-    if (!pipeline.ok()) return pipeline.status();
+  // max_unpool2d: both the scatter passes and the gather (indices in their windows).
+  for (bool gather : {false, true}) {
+    if (gather && !unpool_windows_tile(desc_)) break;
+    auto dispatches = plan(in, out, input_texels_for(16), gather);
+    // The planner may reject this particular shape (a limit of some variant); the pipelines are
+    // then built on the first run instead. Only a failure to build a pipeline is an error here.
+    if (!dispatches.ok()) return {};
+    for (const Dispatch& d : *dispatches) {
+      auto pipeline = pipeline_for(d);
+      if (!pipeline.ok()) return pipeline.status();
+    }
   }
   return {};
 }
@@ -204,9 +257,11 @@ Result<VkPipeline> VulkanKernel::pipeline_for(const Dispatch& d) {
   return device_->pipelines().get(key, {code.words, code.word_count});
 }
 
-Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& out, bool input_texels) const {
+Result<std::vector<Dispatch>> VulkanKernel::plan(const Dims4& in, const Dims4& out, bool input_texels,
+                                                 bool unpool_indices_in_window) const {
   DeviceCaps caps = caps_;
   caps.input_texels = input_texels;
+  caps.unpool_indices_in_window = unpool_indices_in_window;
   return plan_dispatches(desc_, in, out, caps);
 }
 
@@ -379,15 +434,18 @@ Status VulkanKernel::run(const OpArgs& args) {
   if (args.indices) {
     auto* idx_host = reinterpret_cast<uint32_t*>(unified_memory_ ? static_cast<char*>(indices_.mapped())
                                                                  : static_cast<char*>(staging_.mapped()) + idx_at);
-    // Converted and checked in one pass; the GPU never sees an index outside its plane.
-    const auto plane = static_cast<uint64_t>(args.yd.plane());
-    bool inside = true;
-    for (size_t i = 0; i < in_count; ++i) {
-      const auto v = static_cast<uint64_t>(args.indices[i]);
-      inside &= v < plane;
-      idx_host[i] = static_cast<uint32_t>(v);
+    // An output smaller than in x kernel (an explicit output size) cuts the last windows, whose
+    // flat indices would then wrap into the next row: the scatter passes handle that.
+    const auto& q = std::get<UnpoolDesc>(desc_).params;
+    const bool windows = unpool_windows_tile(desc_) && args.yd.h >= args.xd.h * q.kernel[0] &&
+                         args.yd.w >= args.xd.w * q.kernel[1];
+    const IndexScan scan = convert_indices(args.indices, idx_host, args.xd, args.yd, q.kernel[0], q.kernel[1], windows);
+    if (!scan.inside) return check_unpool_indices(args.indices, args.xd.count(), args.yd.plane());  // words the error
+    if (scan.in_window) {
+      auto gather = plan(args.xd, args.yd, input_texels, /*unpool_indices_in_window=*/true);
+      if (!gather.ok()) return gather.status();
+      dispatches = std::move(gather);
     }
-    if (!inside) return check_unpool_indices(args.indices, args.xd.count(), args.yd.plane());  // words the error
   }
 
   const VkDescriptorBufferInfo infos[5] = {

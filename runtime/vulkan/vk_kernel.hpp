@@ -35,7 +35,8 @@ class VulkanKernel final : public OpKernel {
   Status init(Precision precision, const OpDesc& desc, const float* weight, const float* bias);
   Status build_pipelines_for_representative_shape();
   /// `input_texels`: the input is bound as texels too (run() on devices that prefer it).
-  Result<std::vector<Dispatch>> plan(const Dims4& in, const Dims4& out, bool input_texels) const;
+  Result<std::vector<Dispatch>> plan(const Dims4& in, const Dims4& out, bool input_texels,
+                                     bool unpool_indices_in_window = false) const;
   /// Whether run() reads an input of `bytes` through the texel view (policy and size limit).
   bool input_texels_for(VkDeviceSize bytes) const;
   /// The pipeline of one dispatch (its shader variant and spec constants), built on first use.
