@@ -135,10 +135,10 @@ void main() {
   uint jw0 = tile * PHASE_POS;
   [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
 
-  uint th0, tw0;
-  int base_h, base_w;
+  uint th0, tw0 = KW;
+  int base_h, base_w = 0;
   phase_start(qh, p.pad_top, KH, SH, DH, th0, base_h);
-  phase_start(qw, p.pad_left, KW, SW, DW, tw0, base_w);
+  if (!W_PHASES_INSIDE) phase_start(qw, p.pad_left, KW, SW, DW, tw0, base_w);  // else per phase
   uint gh = gcd_u(SH, DH), gw = gcd_u(SW, DW);
   uint step_h = SH / gh, step_w = SW / gw;
   int di_h = int(DH / gh), di_w = int(DW / gw);

@@ -186,8 +186,12 @@ TEST(VulkanDispatchPlan, ShuffleVectorPathIsSpecialized) {
     auto d = plan_dispatches(ShuffleDesc{.factor = r, .inverse = c.inverse}, in, out, caps);
     ASSERT_TRUE(d.ok()) << d.status().to_string();
     EXPECT_EQ(spec_of(d->front(), 7), c.mode) << "r " << r << " in_w " << w << " inverse " << c.inverse;
-    if (c.mode == 2) EXPECT_EQ(spec_of(d->front(), 6) % (4 * r), 0u) << "r " << r;
-    if (c.mode == 1) EXPECT_EQ(spec_of(d->front(), 6), 4u) << "r " << r;
+    if (c.mode == 2) {
+      EXPECT_EQ(spec_of(d->front(), 6) % (4 * r), 0u) << "r " << r;
+    }
+    if (c.mode == 1) {
+      EXPECT_EQ(spec_of(d->front(), 6), 4u) << "r " << r;
+    }
     // X_TEXELS (id 8): the vec4 loads read the input's texel view only where one is bound, and
     // only mode 2 has vec4 loads.
     EXPECT_EQ(spec_of(d->front(), 8), 0u);

@@ -231,7 +231,7 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
 // ---------------------------------------------------------------------------------------------
 // Memory-bound ops: each invocation writes kOutPerInvocation consecutive outputs of one row, on a
 // 3-D grid (chunk, row, plane) so the shaders divide by nothing but spec constants.
-constexpr uint32_t kOutPerInvocation = 4;
+constexpr uint32_t kOutPerInvocation = 4;  // so whole vec4 rows (out_w % 4 == 0) take vec4 stores
 
 Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in, const Dims4& out,
                                            const DeviceCaps& caps) {
@@ -249,7 +249,7 @@ Result<std::vector<Dispatch>> plan_shuffle(const ShuffleDesc& s, const Dims4& in
   };
   const uint32_t vec_groups = vec_in && in.w % 8 == 0 && idle_lanes(8 * r) * 2 <= idle_lanes(4 * r) ? 2 : 1;
   const uint32_t per_inv = vec_in ? 4 * r * vec_groups : kOutPerInvocation;
-  const uint32_t vec_mode = vec_in ? 2 : (kOutPerInvocation == 4 && out.w % 4 == 0) ? 1 : 0;
+  const uint32_t vec_mode = vec_in ? 2 : out.w % 4 == 0 ? 1 : 0;
   // The vec4 loads of mode 2 come from the input's 4-channel texel view where the runtime bound
   // one: on lavapipe a texel is one vector load per lane, a storage-buffer vec4 four lane loops
   // (shuffle_x2 4.5-4.9 vs 6.5-6.7 ms, espcn_x3 7.4-8.1 vs 9.7-10.6, interleaved runs).
@@ -271,7 +271,7 @@ Result<std::vector<Dispatch>> plan_resample(const ResampleDesc& r, const Dims4& 
   d.shader = ShaderId::resample;
   set_spec(d, kFlatWorkgroup,
            {static_cast<uint32_t>(r.factor_h), static_cast<uint32_t>(r.factor_w), r.zero_insert ? 1u : 0u,
-            kOutPerInvocation, kOutPerInvocation == 4 && out.w % 4 == 0 ? 1u : 0u});
+            kOutPerInvocation, out.w % 4 == 0 ? 1u : 0u});
   const uint32_t chunks = ceil_div(out.w, kOutPerInvocation);
   PushWriter(d).u32(out.n * out.c).u32(out.h).u32(out.w).u32(in.h).u32(in.w).u32(chunks).u32(0 /* plane_base */);
   UPCONV_RETURN_IF_ERROR(
@@ -291,8 +291,7 @@ Result<std::vector<Dispatch>> plan_unpool(const UnpoolDesc& u, const Dims4& in, 
     PushWriter(d).u32(in.n * in.c).u32(in.plane()).u32(out.plane()).u32(in.h).u32(in.w).u32(out.h).u32(out.w).u32(
         chunks).u32(0 /* plane_base, see split_z */);
   };
-  if (caps.unpool_indices_in_window && q.kernel[0] == q.stride[0] && q.kernel[1] == q.stride[1] &&
-      q.padding[0] == 0 && q.padding[1] == 0) {
+  if (caps.unpool_indices_in_window && unpool_windows_tile(q, in, out)) {
     // Pass 3: one gather (see shaders/max_unpool2d.comp). On lavapipe unpool_2x2 74-90 -> 22-23
     // ms (three interleaved runs).
     Dispatch d;
@@ -318,6 +317,11 @@ Result<std::vector<Dispatch>> plan_unpool(const UnpoolDesc& u, const Dims4& in, 
 }
 
 }  // namespace
+
+bool unpool_windows_tile(const MaxUnpool2dParams& q, const Dims4& in, const Dims4& out) {
+  return q.kernel[0] == q.stride[0] && q.kernel[1] == q.stride[1] && q.padding[0] == 0 && q.padding[1] == 0 &&
+         out.h >= in.h * q.kernel[0] && out.w >= in.w * q.kernel[1];
+}
 
 uint32_t weight_texel_channels(const ConvDesc& d) { return choose_tiles(d).co_tile % 4 == 0 ? 4 : 1; }
 

@@ -84,9 +84,15 @@ size_t packed_weight_count(const ConvDesc& desc);
 /// invocation's weights of one (tap, ci) start at a multiple of 4 floats, else 1.
 uint32_t weight_texel_channels(const ConvDesc& desc);
 
-/// The dispatches of one run on input extents `in` producing `out`, in order. Everything that
-/// varies with the input shape is in push constants; everything fixed by the plan is a
-/// specialization constant (so a plan's pipelines do not change between runs of one shape).
+/// Whether max_unpool2d's windows tile the output's top-left (kernel == stride, no padding, an
+/// output of at least in x kernel per axis: a smaller explicit size cuts the last windows, whose
+/// flat indices would wrap into the next row), so that indices which all lie in their own
+/// element's window make the one-pass gather exact (DeviceCaps::unpool_indices_in_window).
+bool unpool_windows_tile(const MaxUnpool2dParams& params, const Dims4& in, const Dims4& out);
+
+/// The dispatches of one run on input extents `in` producing `out`, in order. Extents are push
+/// constants; what the plan fixes is a specialization constant, and so is the choice of a vector
+/// path by row width (whole vec4s or not), so runs of one shape always take the same pipelines.
 /// Fails with invalid_argument when a dimension exceeds what the shaders index with 32 bits or
 /// the device's workgroup-count limits.
 Result<std::vector<Dispatch>> plan_dispatches(const OpDesc& desc, const Dims4& in, const Dims4& out,

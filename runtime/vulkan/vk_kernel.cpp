@@ -67,19 +67,10 @@ Dims4 representative_output(const OpDesc& desc, const Dims4& in) {
       desc);
 }
 
-// Whether max_unpool2d's windows tile the plane (kernel == stride, no padding), so that indices
-// that all lie in their own element's window allow the one-pass gather.
-bool unpool_windows_tile(const OpDesc& desc) {
-  const auto* u = std::get_if<UnpoolDesc>(&desc);
-  if (!u) return false;
-  const MaxUnpool2dParams& q = u->params;
-  return q.kernel[0] == q.stride[0] && q.kernel[1] == q.stride[1] && q.padding[0] == 0 && q.padding[1] == 0;
-}
-
 // Converts max_unpool2d's int64 indices to the uint32 the shaders read, in one pass that also
 // checks them: `inside` (every index within its output plane; the GPU never sees one that is
-// not) and, where `windows` (kernel == stride, no padding), `in_window`: every index within its
-// own element's kh x kw window, which makes the gather pass exact.
+// not) and, where `windows` (unpool_windows_tile), `in_window`: every index within its own
+// element's kh x kw window, which makes the gather pass exact.
 struct IndexScan {
   bool inside = true;
   bool in_window = true;
@@ -235,8 +226,9 @@ Status VulkanKernel::build_pipelines_for_representative_shape() {
   // The variant run() takes for small inputs; record() and inputs beyond the texel limit build
   // theirs on first use.
   // max_unpool2d: both the scatter passes and the gather (indices in their windows).
+  const auto* unpool = std::get_if<UnpoolDesc>(&desc_);
   for (bool gather : {false, true}) {
-    if (gather && !unpool_windows_tile(desc_)) break;
+    if (gather && !(unpool && unpool_windows_tile(unpool->params, in, out))) break;
     auto dispatches = plan(in, out, input_texels_for(16), gather);
     // The planner may reject this particular shape (a limit of some variant); the pipelines are
     // then built on the first run instead. Only a failure to build a pipeline is an error here.
@@ -341,6 +333,9 @@ Result<Owned<VkBufferView>> VulkanKernel::make_texel_view(const Buffer& buffer, 
   return Owned<VkBufferView>(device_->device(), view, fn_->vkDestroyBufferView);
 }
 
+static_assert(kWeightTexels == kBindingCount && kInputTexels == kBindingCount + 1 && kTexelBindingCount == 2,
+              "the texel bindings follow the storage buffers in the set layout (vk_pipelines.cpp)");
+
 void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (&infos)[5],
                              VkBufferView input_view) {
   VkWriteDescriptorSet writes[kBindingCount + kTexelBindingCount];
@@ -358,7 +353,7 @@ void VulkanKernel::write_set(VkDescriptorSet set, const VkDescriptorBufferInfo (
     VkWriteDescriptorSet& texels = writes[kBindingCount + i];
     texels = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     texels.dstSet = set;
-    texels.dstBinding = i == 0 ? kWeightTexelBinding : kInputTexelBinding;
+    texels.dstBinding = i == 0 ? kWeightTexels : kInputTexels;
     texels.descriptorCount = 1;
     texels.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
     texels.pTexelBufferView = &views[i];
@@ -434,11 +429,8 @@ Status VulkanKernel::run(const OpArgs& args) {
   if (args.indices) {
     auto* idx_host = reinterpret_cast<uint32_t*>(unified_memory_ ? static_cast<char*>(indices_.mapped())
                                                                  : static_cast<char*>(staging_.mapped()) + idx_at);
-    // An output smaller than in x kernel (an explicit output size) cuts the last windows, whose
-    // flat indices would then wrap into the next row: the scatter passes handle that.
     const auto& q = std::get<UnpoolDesc>(desc_).params;
-    const bool windows = unpool_windows_tile(desc_) && args.yd.h >= args.xd.h * q.kernel[0] &&
-                         args.yd.w >= args.xd.w * q.kernel[1];
+    const bool windows = unpool_windows_tile(q, args.xd, args.yd);
     const IndexScan scan = convert_indices(args.indices, idx_host, args.xd, args.yd, q.kernel[0], q.kernel[1], windows);
     if (!scan.inside) return check_unpool_indices(args.indices, args.xd.count(), args.yd.plane());  // words the error
     if (scan.in_window) {

@@ -153,7 +153,8 @@ Result<Buffer> Buffer::create(const DeviceFunctions& fn, VkDevice device, Memory
                               VkDeviceSize size, MemoryUse use) {
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = size;
-  // Texel usage: conv weights may be read through a uniform texel buffer view (VulkanKernel).
+  // Texel usage: conv weights and conv / pixel_shuffle inputs may be read through a uniform
+  // texel buffer view (VulkanKernel).
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;

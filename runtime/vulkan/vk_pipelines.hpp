@@ -21,9 +21,8 @@
 namespace upconv::detail::vk {
 
 inline constexpr uint32_t kBindingCount = 5;  // storage buffers, bindings 0..4
-// Uniform texel buffers after them: conv weights, conv inputs (see DeviceCaps).
-inline constexpr uint32_t kWeightTexelBinding = 5;
-inline constexpr uint32_t kInputTexelBinding = 6;
+// Uniform texel buffers after them, bindings 5 and 6 (dispatch_plan.hpp Binding: kWeightTexels,
+// kInputTexels).
 inline constexpr uint32_t kTexelBindingCount = 2;
 inline constexpr uint32_t kPushConstantRangeBytes = 128;
 
