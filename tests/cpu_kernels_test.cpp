@@ -345,6 +345,25 @@ TEST(CpuConvKernelWeights, PackedForTheKernelsRunsTakeAndOnlyThose) {
   }
 }
 
+// The zero-padded input buffer is kept between runs, and its zero border is written again only
+// when the layout changes: a run of another width (shorter, so the buffer is not reallocated)
+// must not find the previous run's inputs in its border. Padding = dilation, so every border row
+// and column is under some tap; one output channel (the row kernel, whose vectors read the
+// border) and depthwise.
+TEST(CpuConvKernelPadding, BorderIsZeroAgainAfterTheLayoutChanges) {
+  ConvCase rows = cv(4, 1, 6, 40, 3, 1, 3, 3);
+  ConvCase depthwise = cv(4, 4, 6, 40, 3, 1, 3, 3);
+  depthwise.groups = 4;
+  for (ConvCase c : {rows, depthwise}) {
+    c.bias = true;
+    for (Isa isa : detail::cpu::available_isas()) {
+      std::vector<int64_t> floats;
+      const std::string err = check_one_kernel_over_widths(c, isa, {40, 40, 33, 47, 47, 20, 40}, floats);
+      EXPECT_TRUE(err.empty()) << err;
+    }
+  }
+}
+
 TEST(CpuBackend, DescriptionNamesIsaAndThreads) {
   auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 2});
   ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();

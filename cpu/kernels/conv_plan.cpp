@@ -361,14 +361,15 @@ class FastConvKernel final : public OpKernel {
     return rows + 16 + 3 * job.kh * job.kw * 2 + 64;
   }
 
-  // Positions per channel-kernel item: one tap's packed inputs, weights and the group's
-  // outputs should fit in L2 together.
+  // Positions per channel-kernel item: enough to amortise the item's setup, few enough to
+  // spread small layers over the threads.
   static constexpr int64_t kGroupPositions = 256;
 
   static int64_t channel_scratch(const ConvJob& job) {
-    const int64_t taps = job.kh * job.kw, p = job.group_positions;
-    const int64_t ints = 6 * p + 2 * taps + 8 * p;  // int64 index arrays (incl. 4 runs per tile)
-    return p * (job.cig + 16) + 16 + p * job.blocks * job.block_width + 16 + 2 * ints + p * taps + 64;
+    const int64_t taps = job.kh * job.kw;
+    const int64_t ints = 2 * channel_tile_max + 4 * taps;  // int64 index arrays
+    return channel_pack_floats(taps, job.cig) + 16 + channel_tile_max * job.blocks * job.block_width + 16 +
+           2 * ints + 64;
   }
 
   // Zero-padded copy of the input, readable input_slack_floats past its end, as NCHW or (for
@@ -383,20 +384,29 @@ class FastConvKernel final : public OpKernel {
     if (padded_capacity_ < needed) {
       padded_ = AlignedFloats(needed, /*zero=*/false);
       padded_capacity_ = needed;
+      padded_layout_ = {};
     }
     float* xp = padded_.get();
     const int64_t left = pw.pad_before, top = ph.pad_before;
+    // Only the input is copied when the buffer holds the same layout as last run: its zero
+    // border is still there (nothing else writes the buffer), and writing it again cost ~2% of
+    // aspp_d12, whose padding is as large as its input.
+    const PaddedLayout layout{a.xd.n, c, a.xd.h, a.xd.w, hp, wp, top, left, rows_outer};
+    const bool border_zero = layout == padded_layout_;
+    padded_layout_ = layout;
     // Padded row r of channel ch of image i; the source row when r is inside the input.
     auto fill_row = [&](int64_t i, int64_t ch, int64_t r) {
       float* row = xp + (rows_outer ? ((i * hp + r) * c + ch) * wp : ((i * c + ch) * hp + r) * wp);
       const int64_t src_r = r - top;
       if (src_r < 0 || src_r >= a.xd.h) {
-        std::fill(row, row + wp, 0.0f);
+        if (!border_zero) std::fill(row, row + wp, 0.0f);
         return;
       }
-      std::fill(row, row + left, 0.0f);
+      if (!border_zero) {
+        std::fill(row, row + left, 0.0f);
+        std::fill(row + left + a.xd.w, row + wp, 0.0f);
+      }
       std::memcpy(row + left, a.x + ((i * c + ch) * a.xd.h + src_r) * a.xd.w, static_cast<size_t>(a.xd.w) * sizeof(float));
-      std::fill(row + left + a.xd.w, row + wp, 0.0f);
     };
     pool_->parallel_for(a.xd.n * c, [&](int64_t b, int64_t e) {
       for (int64_t plane = b; plane < e; ++plane)
@@ -458,8 +468,15 @@ class FastConvKernel final : public OpKernel {
   std::vector<int64_t> merge_off_, merge_base_;
   std::vector<uint32_t> merge_mask_;
   int64_t merge_kh_floats_ = 0;
+  // The padded buffer's layout: a run with the same one finds the zero border in place.
+  struct PaddedLayout {
+    int64_t n = -1, c = 0, h = 0, w = 0, hp = 0, wp = 0, top = 0, left = 0;
+    bool rows_outer = false;
+    bool operator==(const PaddedLayout&) const = default;
+  };
   AlignedFloats padded_;  // zero-padded input of the last run
   int64_t padded_capacity_ = 0;
+  PaddedLayout padded_layout_;
   std::mutex scratch_mutex_;
   std::vector<std::pair<int64_t, AlignedFloats>> scratch_free_;  // (capacity, buffer)
 };
