@@ -2,7 +2,7 @@
 // layers with many output channels and small or heavily padded phase planes (dcgan_g2,
 // aspp_d12): taps are skipped exactly per rectangle of positions sharing one set of valid taps.
 //
-// An item is a group of tiles of one phase (up to a few hundred positions). Tile by tile, block
+// An item is a group of tiles of one phase (a few dozen positions). Tile by tile, block
 // by block, the accumulators stay in registers over every valid tap and input channel and are
 // stored once; a tile whose inputs are one run of the padded input reads it in place, any other
 // is first packed (all its taps). Each output sums its taps and channels in one fixed order,
@@ -76,7 +76,8 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
   const int64_t ntaps_max = job.kh * job.kw;
   constexpr int max_runs = 4;
 
-  // Scratch (sized by channel_scratch_floats): one tile's packed inputs, its outputs, indices.
+  // Scratch (sized by conv_plan.cpp's channel_scratch): one tile's packed inputs, its outputs,
+  // then indices.
   float* a_pack = scratch;
   float* c_buf = a_pack + channel_pack_floats(ntaps_max, job.cig) + 16;
   auto* in_at = reinterpret_cast<int64_t*>(c_buf + channel_tile_max * job.blocks * W + 16);
