@@ -85,6 +85,12 @@ int x_texel_last() { return int((p.n * p.c_in * p.in_h * p.in_w + 3u) / 4u) - 1;
     }                                                                                        \
   }
 
+// Input channels per step of the channel loops (1 or 2, dividing cin_pg): each accumulator
+// takes CI_UNROLL channels' products between one load and one store. On lavapipe the
+// accumulators live on the stack (CO_TILE * POS_TILE of them per lane), so that halves their
+// memory traffic.
+layout(constant_id = 19) const uint CI_UNROLL = 1;
+
 float acc[CO_TILE * POS_TILE];
 
 // The CO_TILE weights of one (tap, ci) are the same for every invocation of the workgroup. On
@@ -143,26 +149,35 @@ void accumulate_tap(uint x_row, uint w_at, uint xi[POS_TILE], bool ok[POS_TILE],
   uint x_plane = p.in_h * p.in_w;
   uint lane = weight_share_lane();
   int x_last = x_texel_last();
-  for (uint ci = 0; ci < p.cin_pg; ++ci) {
-    float xv[POS_TILE];
-    if (X_TEXELS) {
-      LOAD_X_SPAN(xv, POS_TILE, int(x_row) + col0, ok, x_last)
-    } else {
-      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = ok[k] ? load_x(x_row + xi[k]) : 0.0;
+  for (uint ci = 0; ci < p.cin_pg; ci += CI_UNROLL) {
+    float xv[CI_UNROLL][POS_TILE];
+    [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) {
+      uint xr = x_row + u * x_plane;
+      if (X_TEXELS) {
+        LOAD_X_SPAN(xv[u], POS_TILE, int(xr) + col0, ok, x_last)
+      } else {
+        [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[u][k] = ok[k] ? load_x(xr + xi[k]) : 0.0;
+      }
     }
     [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
-      vec4 group = weight_group(w_at, c0, lane);
-      // Constant trip counts only, so the driver unrolls fully and acc stays in registers.
+      vec4 group[CI_UNROLL];
+      [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) group[u] = weight_group(w_at + u * CO_TILE, c0, lane);
+      // Constant trip counts only, so the driver unrolls fully and every acc index is constant.
       [[unroll]] for (uint j = 0; j < W_GROUP; ++j) {
         uint c = c0 + j;
         if (c < CO_TILE) {
-          float wv = weight_at(w_at, c, group);
-          [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += wv * xv[k];
+          float wv[CI_UNROLL];
+          [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) wv[u] = weight_at(w_at + u * CO_TILE, c, group[u]);
+          [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
+            float a = acc[c * POS_TILE + k];
+            [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) a += wv[u] * xv[u][k];
+            acc[c * POS_TILE + k] = a;
+          }
         }
       }
     }
-    x_row += x_plane;
-    w_at += CO_TILE;
+    x_row += CI_UNROLL * x_plane;
+    w_at += CI_UNROLL * CO_TILE;
   }
 }
 

@@ -73,31 +73,39 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint w_row = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
   uint lane = weight_share_lane();
   int x_last = x_texel_last();
-  for (uint ci = 0; ci < p.cin_pg; ++ci) {
-    float xw[WINDOW];
-    if (X_TEXELS) {
-      LOAD_X_SPAN(xw, WINDOW, int(x_row) + lo, ok, x_last)
-    } else {
-      [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[e] = ok[e] ? load_x(x_row + xi[e]) : 0.0;
+  for (uint ci = 0; ci < p.cin_pg; ci += CI_UNROLL) {
+    float xw[CI_UNROLL][WINDOW];
+    [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) {
+      uint xr = x_row + u * x_plane;
+      if (X_TEXELS) {
+        LOAD_X_SPAN(xw[u], WINDOW, int(xr) + lo, ok, x_last)
+      } else {
+        [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[u][e] = ok[e] ? load_x(xr + xi[e]) : 0.0;
+      }
     }
     [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw) {
       if (tw0 + mw * SW < KW) {
         uint w_at = w_row + mw * SW * tap_stride;
         [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
-          vec4 group = weight_group(w_at, c0, lane);
+          vec4 group[CI_UNROLL];
+          [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) group[u] = weight_group(w_at + u * CO_TILE, c0, lane);
           [[unroll]] for (uint j = 0; j < W_GROUP; ++j) {
             uint c = c0 + j;
             if (c < CO_TILE) {
-              float wv = weight_at(w_at, c, group);
-              [[unroll]] for (uint k = 0; k < PHASE_POS; ++k)
-                acc[c * POS_TILE + k * SLOT_STEP + slot0] += wv * xw[k + MAX_TAPS_W - 1u - mw];
+              float wv[CI_UNROLL];
+              [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) wv[u] = weight_at(w_at + u * CO_TILE, c, group[u]);
+              [[unroll]] for (uint k = 0; k < PHASE_POS; ++k) {
+                float a = acc[c * POS_TILE + k * SLOT_STEP + slot0];
+                [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) a += wv[u] * xw[u][k + MAX_TAPS_W - 1u - mw];
+                acc[c * POS_TILE + k * SLOT_STEP + slot0] = a;
+              }
             }
           }
         }
       }
     }
-    x_row += x_plane;
-    w_row += CO_TILE;
+    x_row += CI_UNROLL * x_plane;
+    w_row += CI_UNROLL * CO_TILE;
   }
 }
 

@@ -147,6 +147,30 @@ TEST(VulkanDispatchPlan, ConvVec4StoresOnlyOnWholeVec4Rows) {
   outside(transposed, t_in, Dims4{1, 8, 11, 18});  // out_w % 4 != 0
 }
 
+// The channel loops take two input channels per step (CI_UNROLL, id 19) where two divide the
+// channels of a group, else one (a second channel would read the next group's or past the end).
+TEST(VulkanDispatchPlan, ConvChannelStepOnlyWhereItDividesTheGroupsChannels) {
+  DeviceCaps caps;
+  auto step = [&](ConvDesc d, Dims4 in, Dims4 out) {
+    auto plan = plan_dispatches(d, in, out, caps);
+    EXPECT_TRUE(plan.ok()) << plan.status().to_string();
+    return plan.ok() ? spec_of(plan->front(), 19) : 0u;
+  };
+  const ConvDesc even{.c_in = 8, .c_out = 4, .kh = 3, .kw = 3};
+  EXPECT_EQ(step(even, Dims4{1, 8, 6, 6}, Dims4{1, 4, 4, 4}), 2u);
+  ConvDesc odd = even;
+  odd.c_in = 3;
+  EXPECT_EQ(step(odd, Dims4{1, 3, 6, 6}, Dims4{1, 4, 4, 4}), 1u);
+  ConvDesc grouped = even;
+  grouped.c_in = 6, grouped.groups = 2;  // 3 channels per group
+  EXPECT_EQ(step(grouped, Dims4{1, 6, 6, 6}, Dims4{1, 4, 4, 4}), 1u);
+  ConvDesc transposed{.transposed = true, .c_in = 4, .c_out = 4, .kh = 2, .kw = 2, .stride_h = 2, .stride_w = 2};
+  EXPECT_EQ(step(transposed, Dims4{1, 4, 3, 3}, Dims4{1, 4, 6, 6}), 2u);
+  ConvDesc depthwise = transposed;
+  depthwise.groups = 4;
+  EXPECT_EQ(step(depthwise, Dims4{1, 4, 3, 3}, Dims4{1, 4, 6, 6}), 1u);
+}
+
 // max_unpool2d: the one-pass gather (PASS 3) only where the runtime found every index in its
 // window and the windows tile the plane (kernel == stride, no padding); else the three passes.
 TEST(VulkanDispatchPlan, UnpoolGatherOnlyForTilingWindowsAndCheckedIndices) {
