@@ -53,11 +53,13 @@ const uint SLOT_STEP = W_PHASES_INSIDE ? SW : 1u;
 // Most taps any W phase has when DW == 1 (taps step by SW).
 const uint MAX_TAPS_W = (KW + SW - 1u) / SW;
 const uint WINDOW = PHASE_POS + MAX_TAPS_W - 1u;
+// Every W phase has MAX_TAPS_W taps (DW == 1 and SW divides KW).
+const bool ALL_W_TAPS = KW % SW == 0u;
 
 // One kernel row th of a phase with DW == 1: window element e holds input column
 // iw0 - (MAX_TAPS_W - 1) + e, so tap mw (kernel column tw0 + mw * SW) at position k uses element
 // k + MAX_TAPS_W - 1 - mw, a constant once the loops are unrolled. Taps past KW (phases with
-// fewer taps) are skipped uniformly across the workgroup. Positions k < PHASE_POS accumulate into
+// fewer taps) add nothing. Positions k < PHASE_POS accumulate into
 // slots c * POS_TILE + k * SLOT_STEP + slot0.
 void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co_tile, uint slot0) {
   int lo = iw0 - int(MAX_TAPS_W - 1u);
@@ -71,6 +73,12 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint x_plane = p.in_h * p.in_w;
   uint tap_stride = p.cin_pg * CO_TILE;
   uint w_row = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
+  // Offset of tap mw from tap 0 of the phase; a missing tap (past KW) reads the row's last tap
+  // instead (never used), so no read leaves the row (uint wrap-around is exact here: the sum
+  // with w_row is never negative).
+  uint w_tap[MAX_TAPS_W];
+  [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw)
+    w_tap[mw] = ALL_W_TAPS ? mw * SW * tap_stride : (min(tw0 + mw * SW, KW - 1u) - tw0) * tap_stride;
   uint lane = weight_share_lane();
   int x_last = x_texel_last();
   for (uint ci = 0; ci < p.cin_pg; ci += CI_UNROLL) {
@@ -83,23 +91,28 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
         [[unroll]] for (uint e = 0; e < WINDOW; ++e) xw[u][e] = ok[e] ? load_x(xr + xi[e]) : 0.0;
       }
     }
-    [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw) {
-      if (tw0 + mw * SW < KW) {
-        uint w_at = w_row + mw * SW * tap_stride;
-        [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
-          vec4 group[CI_UNROLL];
-          [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) group[u] = weight_group(w_at + u * CO_TILE, c0, lane);
-          [[unroll]] for (uint j = 0; j < W_GROUP; ++j) {
-            uint c = c0 + j;
-            if (c < CO_TILE) {
-              float wv[CI_UNROLL];
-              [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) wv[u] = weight_at(w_at + u * CO_TILE, c, group[u]);
-              [[unroll]] for (uint k = 0; k < PHASE_POS; ++k) {
-                float a = acc[c * POS_TILE + k * SLOT_STEP + slot0];
-                [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u) a += wv[u] * xw[u][k + MAX_TAPS_W - 1u - mw];
-                acc[c * POS_TILE + k * SLOT_STEP + slot0] = a;
-              }
-            }
+    // Per accumulator, the products of every channel of the step and every tap of the row in
+    // one chain (one load and one store of the accumulator), in the order channel by channel,
+    // tap by tap. Where SW divides KW every phase has all MAX_TAPS_W taps and the tap test
+    // folds away; otherwise it is a select per product.
+    [[unroll]] for (uint c0 = 0; c0 < CO_TILE; c0 += W_GROUP) {
+      vec4 group[CI_UNROLL][MAX_TAPS_W];
+      [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u)
+        [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw)
+          group[u][mw] = weight_group(w_row + w_tap[mw] + u * CO_TILE, c0, lane);
+      [[unroll]] for (uint j = 0; j < W_GROUP; ++j) {
+        uint c = c0 + j;
+        if (c < CO_TILE) {
+          float wv[CI_UNROLL][MAX_TAPS_W];
+          [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u)
+            [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw)
+              wv[u][mw] = weight_at(w_row + w_tap[mw] + u * CO_TILE, c, group[u][mw]);
+          [[unroll]] for (uint k = 0; k < PHASE_POS; ++k) {
+            float a = acc[c * POS_TILE + k * SLOT_STEP + slot0];
+            [[unroll]] for (uint u = 0; u < CI_UNROLL; ++u)
+              [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw)
+                if (ALL_W_TAPS || tw0 + mw * SW < KW) a += wv[u][mw] * xw[u][k + MAX_TAPS_W - 1u - mw];
+            acc[c * POS_TILE + k * SLOT_STEP + slot0] = a;
           }
         }
       }
