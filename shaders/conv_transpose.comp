@@ -62,6 +62,9 @@ const bool ALL_W_TAPS = KW % SW == 0u;
 // fewer taps) add nothing. Positions k < PHASE_POS accumulate into
 // slots c * POS_TILE + k * SLOT_STEP + slot0.
 void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, uint th, uint co_tile, uint slot0) {
+  // A W phase without taps (stride > kernel) adds nothing; tw0 is uniform across the workgroup
+  // (its phase is fixed by workgroup z or is a literal), so every lane leaves together.
+  if (tw0 >= KW) return;
   int lo = iw0 - int(MAX_TAPS_W - 1u);
   uint xi[WINDOW];
   bool ok[WINDOW];
@@ -73,9 +76,8 @@ void accumulate_row_window(uint x_row, bool row_ok, int iw0, uint tw0, uint g, u
   uint x_plane = p.in_h * p.in_w;
   uint tap_stride = p.cin_pg * CO_TILE;
   uint w_row = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
-  // Offset of tap mw from tap 0 of the phase; a missing tap (past KW) reads the row's last tap
-  // instead (never used), so no read leaves the row (uint wrap-around is exact here: the sum
-  // with w_row is never negative).
+  // Offset of tap mw from the phase's first tap; a missing tap (past KW) reads the row's last
+  // tap instead (never used), so no read leaves the row.
   uint w_tap[MAX_TAPS_W];
   [[unroll]] for (uint mw = 0; mw < MAX_TAPS_W; ++mw)
     w_tap[mw] = ALL_W_TAPS ? mw * SW * tap_stride : (min(tw0 + mw * SW, KW - 1u) - tw0) * tap_stride;

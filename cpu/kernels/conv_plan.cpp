@@ -126,8 +126,9 @@ class FastConvKernel final : public OpKernel {
 
   Status run(const OpArgs& a) override {
     const ConvDesc& d = desc_;
-    const AxisPlan& ph = axes_for(a).h;
-    const AxisPlan& pw = axes_.w;
+    const Axes& axes = axes_for(a);
+    const AxisPlan& ph = axes.h;
+    const AxisPlan& pw = axes.w;
     const bool depthwise = use_depthwise(pw);
     const bool channels = !depthwise && use_channel_tiles(ph, pw);
 
