@@ -10,6 +10,30 @@
 #define UPCONV_VEC4_OUTPUT 1
 #include "common.glsl"
 #include "conv_common.glsl"
+#include "conv_staged.glsl"
+
+// STAGED (see conv_staged.glsl): workgroup (x, y) is a block of LANES_X * POS_TILE output
+// columns by ROWS output rows. At kernel row th the block's rows read input rows
+// oh * SH - pad_top + th * DH (SH apart) and its columns input columns from
+// ow_first * SW - pad_left on; position P of the block, tap tw reads staged column P * SW + tw * DW.
+void main_staged(uint n, uint g, uint co_tile) {
+  uint lx = staged_lane_x();
+  uint oh_first = gl_WorkGroupID.y * ROWS;
+  uint ow_first = gl_WorkGroupID.x * LANES_X * POS_TILE;
+  uint oh = oh_first + staged_row();
+  bool in_range = oh < p.out_h && n < p.n;
+  uint x_chan0 = min(n, p.n - 1u) * p.c_in + g * p.cin_pg;
+  uint tap_stride = p.cin_pg * CO_TILE;
+  [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
+  for (uint th = 0; th < KH; ++th) {
+    int ih_first = int(oh_first * SH) - p.pad_top + int(th * DH);
+    uint w_first = ((g * p.co_tiles + co_tile) * KH + th) * KW * tap_stride;
+    for (uint ci0 = 0; ci0 < p.cin_pg; ci0 += CI_CHUNK)
+      staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, int(SH), int(ow_first * SW) - p.pad_left,
+                  w_first, tap_stride, KW, int(lx * SW), LANES_X * SW, int(DW));
+  }
+  if (in_range) store_tile(n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
+}
 
 void main() {
   // z: (n, g, co tile)
@@ -17,6 +41,10 @@ void main() {
   uint co_tile = z % p.co_tiles;
   uint g = (z / p.co_tiles) % p.groups;
   uint n = z / (p.co_tiles * p.groups);
+  if (STAGED) {
+    main_staged(n, g, co_tile);
+    return;
+  }
   uint id = flat_invocation();
   uint tile = id % p.w_tiles;
   uint oh = id / p.w_tiles;

@@ -19,6 +19,7 @@
 #define UPCONV_VEC4_OUTPUT 1
 #include "common.glsl"
 #include "conv_common.glsl"
+#include "conv_staged.glsl"
 
 uint gcd_u(uint a, uint b) {
   for (uint i = 0; i < 64u && b != 0u; ++i) {  // Euclid on 32-bit values ends well within 64 steps
@@ -132,6 +133,44 @@ void accumulate_phase(uint x_row, bool row_ok, int jw0, uint g, uint th, uint co
   accumulate_row_window(x_row, row_ok, bq + jw0, tq, g, th, co_tile, q);
 }
 
+// STAGED (see conv_staged.glsl; never with W_PHASES_INSIDE): workgroup (x, y) is a block of
+// LANES_X * POS_TILE positions jw by ROWS rows jh of phase (qh, qw). Kernel row th, the m_h-th
+// tap of the H phase, reads input rows base_h + jh - m_h * di_h (consecutive); the W phase's
+// taps tw0 + m * step_w (m < taps_w) read columns base_w + jw - m * di_w, so the block's columns
+// start at base_w + jw_first - (taps_w - 1) * di_w and position P, tap m reads staged column
+// P + (taps_w - 1 - m) * di_w.
+void main_staged(uint n, uint g, uint co_tile, uint qh, uint qw) {
+  uint lx = staged_lane_x();
+  uint jh_first = gl_WorkGroupID.y * ROWS;
+  uint jw_first = gl_WorkGroupID.x * LANES_X * POS_TILE;
+  uint jh = jh_first + staged_row();
+  uint oh = qh + SH * jh;
+  bool in_range = jh < p.rows && oh < p.out_h && n < p.n;
+  uint x_chan0 = min(n, p.n - 1u) * p.c_in + g * p.cin_pg;
+  [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
+
+  uint th0, tw0;
+  int base_h, base_w;
+  phase_start(qh, p.pad_top, KH, SH, DH, th0, base_h);
+  phase_start(qw, p.pad_left, KW, SW, DW, tw0, base_w);
+  uint gh = gcd_u(SH, DH), gw = gcd_u(SW, DW);
+  uint step_h = SH / gh, step_w = SW / gw;
+  int di_h = int(DH / gh), di_w = int(DW / gw);
+  // Taps of this W phase (0 where the stride exceeds the kernel: the phase gets bias only).
+  uint taps_w = tw0 < KW ? (KW - 1u - tw0) / step_w + 1u : 0u;
+  uint tap_stride = p.cin_pg * CO_TILE;
+  int iw_first = base_w + int(jw_first) - int(max(taps_w, 1u) - 1u) * di_w;
+  int col0 = int(lx) + int(max(taps_w, 1u) - 1u) * di_w;
+  int ih_first = base_h + int(jh_first);
+  for (uint th = th0; taps_w > 0u && th < KH; th += step_h, ih_first -= di_h) {
+    uint w_first = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
+    for (uint ci0 = 0; ci0 < p.cin_pg; ci0 += CI_CHUNK)
+      staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, 1, iw_first, w_first, step_w * tap_stride,
+                  taps_w, col0, LANES_X, -di_w);
+  }
+  if (in_range) store_tile(n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
+}
+
 void main() {
   // z: (n, g, co tile, qh[, qw])
   uint z = gl_WorkGroupID.z + p.z_base;
@@ -146,6 +185,10 @@ void main() {
   z /= p.co_tiles;
   uint g = z % p.groups;
   uint n = z / p.groups;
+  if (STAGED) {
+    main_staged(n, g, co_tile, qh, qw);
+    return;
+  }
   uint id = flat_invocation();
   uint tile = id % p.w_tiles;
   uint jh = id / p.w_tiles;

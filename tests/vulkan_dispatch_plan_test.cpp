@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
+#include <string>
 #include <vector>
 
 #include "runtime/vulkan/dispatch_plan.hpp"
@@ -171,6 +173,91 @@ TEST(VulkanDispatchPlan, ConvChannelStepOnlyWhereItDividesTheGroupsChannels) {
   EXPECT_EQ(step(depthwise, Dims4{1, 4, 3, 3}, Dims4{1, 4, 6, 6}), 1u);
 }
 
+// Shared-memory staging (STAGED, id 20; shaders/conv_staged.glsl): where the device asks for it,
+// every conv launch stages tiles that fit min(shared memory, 16 KiB), in a workgroup of
+// LANES_X x ROWS lanes whose grid covers the output, with COLS covering every input column the
+// block's positions and taps read, and none of the register path's read and store variants.
+// A layer whose one-channel tile cannot fit (a 1-D kernel dilated over thousands of columns)
+// takes the register path.
+TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
+  struct Layer {
+    ConvDesc desc;
+    Dims4 in;
+  };
+  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
+                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
+  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  ConvDesc depthwise = conv_desc(true, 32, 32, 32, 3, 3, 2);  // stride 3, dilation 2: taps step by 3
+  ConvDesc strided = conv_desc(false, 3, 40, 1, 5, 2, 1);
+  ConvDesc wavenet{.c_in = 64, .c_out = 64, .kh = 1, .kw = 2, .dil_w = 64, .pad_left = 64};
+  const std::vector<Layer> layers = {{aspp, {1, 256, 64, 64}},      {dcgan, {1, 512, 8, 8}},
+                                     {depthwise, {2, 32, 9, 37}},   {strided, {1, 3, 50, 71}},
+                                     {wavenet, {1, 64, 1, 16000}}};
+  for (uint32_t shared_memory : {16384u, 49152u, 4096u}) {
+    DeviceCaps caps;
+    caps.subgroup_size = 32;
+    caps.subgroup_broadcast = caps.weight_texels = caps.input_texels = true;
+    caps.shared_staging = true;
+    caps.max_shared_memory = shared_memory;
+    for (const Layer& l : layers) {
+      const ConvDesc& d = l.desc;
+      SCOPED_TRACE(std::string(d.transposed ? "conv_transpose" : "conv") + " k " + std::to_string(d.kw) +
+                   " s " + std::to_string(d.stride_w) + " d " + std::to_string(d.dil_w) + ", shared memory " +
+                   std::to_string(shared_memory));
+      const Dims4 out = d.output_dims(l.in);
+      auto plan = plan_dispatches(d, l.in, out, caps);
+      ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+      expect_within_caps(*plan, caps, "staged");
+      const Dispatch& front = plan->front();
+      ASSERT_EQ(spec_of(front, 20), 1u);
+      const uint32_t co_tile = spec_of(front, 9), pos_tile = spec_of(front, 10), chunk = spec_of(front, 21),
+                     lanes_x = spec_of(front, 22), rows = spec_of(front, 23), cols = spec_of(front, 24),
+                     taps = spec_of(front, 25);
+      EXPECT_LE(co_tile * pos_tile, 64u) << "accumulators per lane";
+      EXPECT_GE(chunk, 1u);
+      EXPECT_LE(chunk, 16u);
+      EXPECT_LE(4ull * chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_tile), std::min(shared_memory, 16384u));
+      EXPECT_EQ(front.spec[0].value, lanes_x * rows);
+      // The grid covers every output row and position of a launch (per stride phase).
+      const int64_t sh = d.transposed ? d.stride_h : 1, sw = d.transposed ? d.stride_w : 1;
+      EXPECT_GE(int64_t(front.groups[1]) * rows, (out.h + sh - 1) / sh);
+      EXPECT_GE(int64_t(front.groups[0]) * lanes_x * pos_tile, (out.w + sw - 1) / sw);
+      // Columns read by the block: conv position P, tap t reads P * SW + t * DW; conv_transpose
+      // (taps of a phase step by SW / gcd(SW, DW), columns by DW / gcd) P + m * DW / gcd.
+      const int64_t block = int64_t(lanes_x) * pos_tile;
+      int64_t span = 0, phase_taps = d.kw;
+      if (d.transposed) {
+        const int64_t g = std::gcd(d.stride_w, d.dil_w);
+        phase_taps = (d.kw + d.stride_w / g - 1) / (d.stride_w / g);
+        span = block + (phase_taps - 1) * (d.dil_w / g);
+      } else {
+        span = (block - 1) * d.stride_w + (d.kw - 1) * d.dil_w + 1;
+      }
+      EXPECT_GE(int64_t(cols), span);
+      EXPECT_GE(int64_t(taps), phase_taps);
+      // None of the register path's variants.
+      EXPECT_EQ(spec_of(front, 14), 1u);  // W_SHARE
+      EXPECT_EQ(spec_of(front, 15), 0u);  // W_TEXELS
+      EXPECT_EQ(spec_of(front, 16), 0u);  // X_TEXELS
+      EXPECT_EQ(spec_of(front, 17), 0u);  // Y_VEC4
+      EXPECT_EQ(spec_of(front, 18), 0u);  // W_PHASES_INSIDE
+    }
+  }
+  DeviceCaps caps;
+  caps.shared_staging = true;
+  ConvDesc far = wavenet;
+  far.kw = 3, far.dil_w = 3000, far.pad_left = 6000;  // 6001 columns for one channel and position
+  auto fallback = plan_dispatches(far, Dims4{1, 64, 1, 9000}, far.output_dims(Dims4{1, 64, 1, 9000}), caps);
+  ASSERT_TRUE(fallback.ok()) << fallback.status().to_string();
+  EXPECT_EQ(spec_of(fallback->front(), 20), 0u);
+  EXPECT_EQ(spec_of(fallback->front(), 24), 1u);  // COLS: the unused tile takes one word
+  caps.shared_staging = false;
+  auto registers = plan_dispatches(aspp, Dims4{1, 256, 64, 64}, Dims4{1, 256, 64, 64}, caps);
+  ASSERT_TRUE(registers.ok());
+  EXPECT_EQ(spec_of(registers->front(), 20), 0u);
+}
+
 // max_unpool2d: the one-pass gather (PASS 3) only where the runtime found every index in its
 // window and the windows tile the plane (kernel == stride, no padding); else the three passes.
 TEST(VulkanDispatchPlan, UnpoolGatherOnlyForTilingWindowsAndCheckedIndices) {
@@ -238,14 +325,18 @@ TEST(VulkanDispatchPlan, RejectsTensorsBeyond32BitIndexing) {
 
 // Packed layout: [group][co tile][kh][kw][ci in group][co in tile], zeros in the padding of the
 // last tile; every weight appears exactly once.
+// Both tilings (register-tiled and staged) give a 3-channel group a tile of 4.
 TEST(VulkanDispatchPlan, PackWeightPlacesEveryWeightOnce) {
+  for (bool staged : {false, true})
   for (bool transposed : {false, true}) {
+    DeviceCaps caps;
+    caps.shared_staging = staged;
     ConvDesc c = conv_desc(transposed, 6, 9, 3, 2, 1, 1);
     c.kw = 3;
     std::vector<float> w(static_cast<size_t>(c.weight_count()));
     for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i + 1);
-    const std::vector<float> packed = pack_weight(c, w.data());
-    ASSERT_EQ(packed.size(), packed_weight_count(c));
+    const std::vector<float> packed = pack_weight(c, w.data(), caps);
+    ASSERT_EQ(packed.size(), packed_weight_count(c, caps));
     std::vector<int> seen(w.size() + 1, 0);
     for (float v : packed) seen[static_cast<size_t>(v)]++;
     EXPECT_EQ(static_cast<size_t>(seen[0]), packed.size() - w.size()) << "padding must be zeros";
@@ -334,7 +425,7 @@ TEST(VulkanDispatchPlan, WeightTexelsReplaceSubgroupSharing) {
   for (bool transposed : {false, true}) {
     for (int64_t c_out : {1, 2, 3, 8, 64}) {
       ConvDesc c = conv_desc(transposed, 16, c_out, 1, 3, 1, 1);
-      const uint32_t channels = weight_texel_channels(c);
+      const uint32_t channels = weight_texel_channels(c, caps);
       EXPECT_EQ(channels, c_out >= 3 ? 4u : 1u) << c_out;  // channel tile: c_out rounded up to 2^k, <= 32
       caps.weight_texels = false;
       auto buffer = plan_dispatches(c, in, c.output_dims(in), caps);

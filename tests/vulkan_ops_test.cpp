@@ -135,6 +135,21 @@ TEST(VulkanOps, WeightPathFollowsTheDeviceAndTheEnvironment) {
   EXPECT_EQ(dev->texel_reads(), choice == "texel" || (choice.empty() && cpu_type));
 }
 
+// Conv tiles staged in shared memory on GPUs, not on CPU-type devices, unless
+// UPCONV_VULKAN_STAGING says otherwise: the VulkanOpsSharedStaging ctest run forces it on
+// lavapipe and sets UPCONV_TEST_EXPECT_SHARED_STAGING, so that it fails if the switch is lost.
+TEST(VulkanOps, StagingFollowsTheDeviceAndTheEnvironment) {
+  auto* dev = detail::vk::device_of(context(Precision::fp32));
+  ASSERT_NE(dev, nullptr);
+  const char* env = std::getenv("UPCONV_VULKAN_STAGING");
+  const std::string choice = env ? env : "";
+  const bool cpu_type = dev->properties().core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  EXPECT_EQ(dev->shared_staging(), choice == "shared" || (choice.empty() && !cpu_type));
+  if (std::getenv("UPCONV_TEST_EXPECT_SHARED_STAGING")) {
+    EXPECT_TRUE(dev->shared_staging());
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // conv_transpose
 

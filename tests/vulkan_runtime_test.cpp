@@ -291,6 +291,14 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
     EXPECT_NE(ctx.status().message().find("textures"), std::string::npos);
   }
   {
+    ScopedEnv env("UPCONV_VULKAN_STAGING", "local");
+    auto ctx = Context::create(o);
+    ASSERT_FALSE(ctx.ok());
+    EXPECT_EQ(ctx.status().code(), StatusCode::invalid_argument);
+    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_STAGING"), std::string::npos) << ctx.status().message();
+    EXPECT_NE(ctx.status().message().find("local"), std::string::npos);
+  }
+  {
     // The option wins over the environment.
     ScopedEnv env("UPCONV_DEVICE", "no-such-gpu");
     o.vulkan_device = "llvmpipe";
@@ -341,6 +349,8 @@ TEST(VulkanDeviceList, ReportsLimitsAndFeatures) {
       EXPECT_TRUE(d.storage_buffer_16bit);
       const char* reads = std::getenv("UPCONV_VULKAN_READS");
       EXPECT_EQ(d.texel_reads, !reads || std::string(reads) != "buffer");  // the cpu-type default
+      const char* staging = std::getenv("UPCONV_VULKAN_STAGING");
+      EXPECT_EQ(d.shared_staging, staging && std::string(staging) == "shared");  // off by default on a cpu type
     }
   }
 }

@@ -39,6 +39,7 @@ void print_vulkan_devices() {
               << (d.subgroup_ballot ? " (ballot: yes)" : " (ballot: no)") << "\n"
               << "      fp16 storage (storageBuffer16BitAccess): " << (d.storage_buffer_16bit ? "yes" : "no")
               << ", conv/shuffle reads: " << (d.texel_reads ? "texel buffers" : "storage buffers")
+              << ", conv tiles: " << (d.shared_staging ? "staged in shared memory" : "registers only")
               << ", timestamps: ";
     if (d.timestamp_valid_bits)
       std::cout << d.timestamp_valid_bits << " bits, " << d.timestamp_period_ns << " ns/tick\n";
@@ -80,7 +81,7 @@ int info_command(std::span<const std::string> args) {
 #endif
   std::cout << "environment:\n";
   for (const char* name : {"UPCONV_BACKEND", "UPCONV_DEVICE", "UPCONV_NUM_THREADS", "UPCONV_CPU_ISA",
-                           "UPCONV_VALIDATION", "UPCONV_VULKAN_LOADER", "UPCONV_VULKAN_READS",
+                           "UPCONV_VALIDATION", "UPCONV_VULKAN_LOADER", "UPCONV_VULKAN_READS", "UPCONV_VULKAN_STAGING",
                            "UPCONV_VULKAN_NO_SUBGROUPS"})
     print_env(name);
   return kExitOk;

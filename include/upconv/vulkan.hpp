@@ -37,6 +37,7 @@ struct VulkanDeviceInfo {
   bool subgroup_ballot = false;        ///< subgroup ballot in compute shaders (conv lanes share weight loads)
   bool storage_buffer_16bit = false;   ///< fp16 storage (--precision fp16) is available
   bool texel_reads = false;            ///< conv/pixel_shuffle shaders read through texel buffers (UPCONV_VULKAN_READS)
+  bool shared_staging = false;         ///< conv shaders stage input and weight tiles in shared memory (UPCONV_VULKAN_STAGING)
   float timestamp_period_ns = 0.0f;    ///< nanoseconds per timestamp tick
   uint32_t timestamp_valid_bits = 0;   ///< of the compute queue family; 0 = no GPU timing
   bool usable = false;                 ///< Vulkan 1.1+ with a compute queue: upconv can run on it

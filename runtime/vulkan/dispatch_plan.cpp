@@ -7,6 +7,8 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <numeric>
+#include <optional>
 #include <string>
 
 namespace upconv::detail::vk {
@@ -132,7 +134,7 @@ struct ConvTiles {
   int64_t cout_pg_padded;  // c_out per group rounded up to co_tile (packed weight row stride)
 };
 
-// On lavapipe every buffer load costs a scalar loop over the SIMD lanes while an FMA is one
+// Register-tiled path (no shared-memory staging): on lavapipe every buffer load costs a scalar loop over the SIMD lanes while an FMA is one
 // vector instruction, so the tile is sized for many FMAs per loaded value: up to 32 channels x 8
 // positions, or 8 channels x 16 positions (CO_TILE + POS_TILE loads per CO_TILE * POS_TILE
 // FMAs, and the weights are shared across the subgroup). Measured on lavapipe (CPU ms, loaded
@@ -140,15 +142,23 @@ struct ConvTiles {
 // dw_up_x2 1x8 32, 1x16 18; 1x32 no better.
 // The accumulators are fully unrolled registers (spilled to the stack on a CPU, which is still
 // far cheaper than a buffer load there).
-ConvTiles choose_tiles(const ConvDesc& d) {
+ConvTiles choose_tiles(const ConvDesc& d, const DeviceCaps& caps) {
   const int64_t cout_pg = d.c_out_per_group();
   ConvTiles t{};
-  t.co_tile = cout_pg >= 32 ? 32 : static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(cout_pg)));
-  // Fewer channels leave registers for more positions: tiles of up to 8 channels take 32, as
-  // many accumulators as 32 x 8 (on lavapipe, with W phases inside and vec4 stores, dw_up_x2
-  // 12.0-22.1 -> 10.4-13.7 ms, frame_up 18.3-25.8 -> 15.9-22.3, fsrcnn_x3 5.9-10.0 -> 5.6-8.6
-  // against 16, four interleaved runs).
-  t.pos_tile = t.co_tile <= 8 ? 32 : 8;
+  if (caps.shared_staging) {
+    // A GPU's lanes hold their accumulators in registers (at most 255 per lane on most GPUs,
+    // and fewer registers mean more resident workgroups): 64 per lane, 16 channels x 4
+    // positions down to 1 x 16, each shared-memory value feeding several multiply-adds.
+    t.co_tile = static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(std::min<int64_t>(cout_pg, 16))));
+    t.pos_tile = t.co_tile >= 16 ? 4 : t.co_tile == 8 ? 8 : 16;
+  } else {
+    t.co_tile = cout_pg >= 32 ? 32 : static_cast<uint32_t>(std::bit_ceil(static_cast<uint64_t>(cout_pg)));
+    // Fewer channels leave registers for more positions: tiles of up to 8 channels take 32, as
+    // many accumulators as 32 x 8 (on lavapipe, with W phases inside and vec4 stores, dw_up_x2
+    // 12.0-22.1 -> 10.4-13.7 ms, frame_up 18.3-25.8 -> 15.9-22.3, fsrcnn_x3 5.9-10.0 -> 5.6-8.6
+    // against 16, four interleaved runs).
+    t.pos_tile = t.co_tile <= 8 ? 32 : 8;
+  }
   t.cout_pg_padded = (cout_pg + t.co_tile - 1) / t.co_tile * t.co_tile;
   return t;
 }
@@ -182,10 +192,78 @@ uint32_t ci_unroll(const ConvDesc& d) { return d.c_in_per_group() % 2 == 0 ? 2u 
 
 uint32_t activation_kind(const ConvDesc& d) { return static_cast<uint32_t>(d.activation.kind); }
 
+// Shared-memory staging (shaders/conv_staged.glsl, DeviceCaps::shared_staging): the workgroup
+// is a block of `rows` output rows x lanes_x * POS_TILE positions; per kernel row and chunk of
+// ci_chunk input channels it stages `cols` input columns of each row and `taps` taps' weights.
+struct StagedTiles {
+  uint32_t ci_chunk = 1, lanes_x = 1, rows = 1, cols = 1, taps = 1;
+  uint32_t co_tile = 1;
+  uint64_t groups_x = 1, groups_y = 1;
+  // x_tile + w_tile of the shader, in fp32.
+  uint64_t shared_bytes() const { return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_tile); }
+};
+
+// Shared memory one staged workgroup may use: 16 KiB (the least Vulkan guarantees) keeps
+// several workgroups resident per compute unit on devices that have 32-64 KiB.
+constexpr uint64_t kStagedSharedBudget = 16384;
+// Most input channels per staged tile: more means fewer barriers, but past 16 the tile stops
+// fitting the budget for the 32-channel tiles of the bench layers.
+constexpr uint32_t kStagedMaxChunk = 16;
+
+// The staged tiling for a launch of `rows` rows x `positions` positions per row (per stride
+// phase for conv_transpose), or nothing where even one channel of the smallest block does not
+// fit the device's shared memory (a very wide dilated kernel) or the grid exceeds the device's
+// workgroup counts: such layers take the register-tiled path.
+std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t rows, uint32_t positions,
+                                         const DeviceCaps& caps) {
+  const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
+  const uint32_t max_lanes = std::min<uint32_t>(
+      {kFlatWorkgroup, caps.max_workgroup_size[0], caps.max_workgroup_invocations});
+  StagedTiles s;
+  s.co_tile = t.co_tile;
+  s.lanes_x = std::min<uint32_t>(std::bit_floor(max_lanes), std::bit_ceil(std::max(ceil_div(positions, t.pos_tile), 1u)));
+  s.rows = std::min<uint32_t>(std::bit_floor(max_lanes) / s.lanes_x, std::bit_ceil(std::max(rows, 1u)));
+  // Taps of one kernel row (for conv_transpose: of one W phase, which steps by SW / gcd) and
+  // the input columns they and the block's positions read.
+  const auto kw = static_cast<uint64_t>(d.kw), sw = static_cast<uint64_t>(d.stride_w),
+             dw = static_cast<uint64_t>(d.dil_w);
+  uint64_t taps = kw, span_of_taps = (kw - 1) * dw;
+  if (d.transposed) {
+    const uint64_t g = std::gcd(sw, dw);
+    taps = (kw + sw / g - 1) / (sw / g);
+    span_of_taps = (taps - 1) * (dw / g);
+  }
+  const uint64_t cin_pg = static_cast<uint64_t>(d.c_in_per_group());
+  for (;;) {
+    const uint64_t block = uint64_t(s.lanes_x) * t.pos_tile;
+    const uint64_t cols = d.transposed ? block + span_of_taps : (block - 1) * sw + span_of_taps + 1;
+    s.cols = static_cast<uint32_t>(std::min<uint64_t>(cols, std::numeric_limits<uint32_t>::max()));
+    s.taps = static_cast<uint32_t>(taps);
+    s.ci_chunk = std::min<uint32_t>(kStagedMaxChunk, std::bit_ceil(static_cast<uint32_t>(std::min<uint64_t>(cin_pg, kStagedMaxChunk))));
+    while (s.ci_chunk > 1 && s.shared_bytes() > budget) s.ci_chunk /= 2;
+    if (cols <= std::numeric_limits<uint32_t>::max() && s.shared_bytes() <= budget) break;
+    if (s.rows > 1)
+      s.rows /= 2;
+    else if (s.lanes_x > 1)
+      s.lanes_x /= 2;
+    else
+      return std::nullopt;
+  }
+  s.groups_x = (positions + uint64_t(s.lanes_x) * t.pos_tile - 1) / (uint64_t(s.lanes_x) * t.pos_tile);
+  s.groups_y = (uint64_t(rows) + s.rows - 1) / s.rows;
+  if (s.groups_x > caps.max_workgroup_count[0] || s.groups_y > caps.max_workgroup_count[1]) return std::nullopt;
+  return s;
+}
+
 Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, const Dims4& out,
                                         const DeviceCaps& caps) {
-  const ConvTiles t = choose_tiles(d);
+  const ConvTiles t = choose_tiles(d, caps);
   const uint32_t co_tiles = static_cast<uint32_t>(t.cout_pg_padded / t.co_tile);
+  // Output rows and positions per row of one launch (per stride phase for conv_transpose).
+  const uint32_t rows = d.transposed ? ceil_div(out.h, d.stride_h) : static_cast<uint32_t>(out.h);
+  const uint32_t positions = d.transposed ? ceil_div(out.w, d.stride_w) : static_cast<uint32_t>(out.w);
+  const std::optional<StagedTiles> staged =
+      caps.shared_staging ? choose_staged(d, t, rows, positions, caps) : std::nullopt;
   Dispatch disp;
   disp.shader = d.transposed ? ShaderId::conv_transpose : ShaderId::conv;
   // Outputs as vec4 stores (Y_VEC4) where a tile's positions are consecutive and its groups of 4
@@ -195,39 +273,42 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   // frame_up (tile 8) 22-35 -> 21-24 ms, dw_up_x2 (tile 1) 20-21 -> 17-18 ms (medians of
   // interleaved runs); with 32-channel tiles each phase's own input window and weights cost more
   // than the stores save (dcgan_g4 8.2-10.3 -> 9.2-12.2 ms, unet_up 9.7-12.6 -> 11.5-16.9).
-  const bool whole_vec4_rows = t.pos_tile % 4 == 0 && out.w % 4 == 0;
+  // The staged path interleaves its lanes' positions (coalesced scalar stores) and takes neither.
+  const bool whole_vec4_rows = !staged && t.pos_tile % 4 == 0 && out.w % 4 == 0;
   const bool phases_inside = d.transposed && whole_vec4_rows && t.co_tile <= 8 && d.dil_w == 1 &&
                              d.stride_w <= 4 && t.pos_tile % d.stride_w == 0;
   const bool vec4_stores = whole_vec4_rows && (!d.transposed || phases_inside);
+  const StagedTiles st = staged.value_or(StagedTiles{});
   set_spec(disp, kFlatWorkgroup,
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
             t.co_tile, t.pos_tile, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u,
-            weight_share(t, caps), caps.weight_texels ? weight_texel_channels(d) : 0u,
-            caps.input_texels && (d.transposed || d.stride_w == 1) ? 1u : 0u,
-            vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, ci_unroll(d)});
+            staged ? 1u : weight_share(t, caps), caps.weight_texels && !staged ? weight_texel_channels(d, caps) : 0u,
+            caps.input_texels && !staged && (d.transposed || d.stride_w == 1) ? 1u : 0u,
+            vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, staged ? 1u : ci_unroll(d),
+            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
   const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * (phases_inside ? 1 : d.stride_w) : 1;
   const uint64_t z = uint64_t(in.n) * d.groups * co_tiles * phases;
-  uint32_t rows = 0, w_tiles = 0;
-  if (d.transposed) {
-    rows = ceil_div(out.h, d.stride_h);  // output rows per phase (some phases have one fewer)
-    w_tiles = phases_inside ? ceil_div(out.w, t.pos_tile) : ceil_div(ceil_div(out.w, d.stride_w), t.pos_tile);
-  } else {
-    rows = static_cast<uint32_t>(out.h);
-    w_tiles = ceil_div(out.w, t.pos_tile);
-  }
+  const uint32_t w_tiles = phases_inside ? ceil_div(out.w, t.pos_tile) : ceil_div(positions, t.pos_tile);
   PushWriter w(disp);
   w.u32(in.n).u32(d.c_in).u32(in.h).u32(in.w).u32(d.c_out).u32(out.h).u32(out.w);
   w.i32(d.pad_top).i32(d.pad_left).u32(d.groups).u32(d.c_in_per_group()).u32(d.c_out_per_group());
   w.u32(t.cout_pg_padded).u32(co_tiles).u32(rows).u32(w_tiles).u32(0 /* z_base, see split_z */);
   const char* what = d.transposed ? "conv_transpose" : "conv";
-  // Small spatial extents (dcgan_g2: 8 invocations per phase) get a smaller workgroup: idle lanes
-  // are not free, they run the loops too (see W_SHARE).
-  const uint32_t wg = conv_workgroup(uint64_t(rows) * w_tiles, caps);
-  disp.spec[0].value = wg;
-  UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what, wg));
+  if (staged) {
+    // Workgroup (x, y) = (block of positions, block of rows), see shaders/conv_staged.glsl.
+    disp.spec[0].value = st.lanes_x * st.rows;
+    disp.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(st.groups_x, 1));
+    disp.groups[1] = static_cast<uint32_t>(std::max<uint64_t>(st.groups_y, 1));
+  } else {
+    // Small spatial extents (dcgan_g2: 8 invocations per phase) get a smaller workgroup: idle
+    // lanes are not free, they run the loops too (see W_SHARE).
+    const uint32_t wg = conv_workgroup(uint64_t(rows) * w_tiles, caps);
+    disp.spec[0].value = wg;
+    UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what, wg));
+  }
   // z = batch x groups x channel tiles x stride phases, cut at the device limit.
   if (z > std::numeric_limits<uint32_t>::max())
     return invalid_argument(std::string(what) + ": batch x groups x channel tiles x stride phases = " +
@@ -330,10 +411,12 @@ bool unpool_windows_tile(const MaxUnpool2dParams& q, const Dims4& in, const Dims
          out.h >= in.h * q.kernel[0] && out.w >= in.w * q.kernel[1];
 }
 
-uint32_t weight_texel_channels(const ConvDesc& d) { return choose_tiles(d).co_tile % 4 == 0 ? 4 : 1; }
+uint32_t weight_texel_channels(const ConvDesc& d, const DeviceCaps& caps) {
+  return choose_tiles(d, caps).co_tile % 4 == 0 ? 4 : 1;
+}
 
-size_t packed_weight_count(const ConvDesc& d) {
-  const ConvTiles t = choose_tiles(d);
+size_t packed_weight_count(const ConvDesc& d, const DeviceCaps& caps) {
+  const ConvTiles t = choose_tiles(d, caps);
   return static_cast<size_t>(d.groups * d.kh * d.kw * d.c_in_per_group() * t.cout_pg_padded);
 }
 
@@ -341,10 +424,10 @@ size_t packed_weight_count(const ConvDesc& d) {
 // the padding of the last tile. An invocation's CO_TILE weights for one (tap, ci) are
 // contiguous, consecutive ci follow each other, and one workgroup's weights (one group and
 // channel tile) form one contiguous block, matching the shaders' tap-outer, channel-inner loops.
-std::vector<float> pack_weight(const ConvDesc& d, const float* weight) {
-  const ConvTiles t = choose_tiles(d);
+std::vector<float> pack_weight(const ConvDesc& d, const float* weight, const DeviceCaps& caps) {
+  const ConvTiles t = choose_tiles(d, caps);
   const int64_t cin_pg = d.c_in_per_group(), cout_pg = d.c_out_per_group();
-  std::vector<float> packed(packed_weight_count(d), 0.0f);
+  std::vector<float> packed(packed_weight_count(d, caps), 0.0f);
   for (int64_t g = 0; g < d.groups; ++g)
     for (int64_t ci = 0; ci < cin_pg; ++ci)
       for (int64_t co = 0; co < cout_pg; ++co)

@@ -67,6 +67,10 @@ struct DeviceCaps {
   // kInputTexels): by the conv shaders where an invocation's input columns are consecutive
   // (every conv_transpose, conv with stride 1 along W), by pixel_shuffle's vec4 path.
   bool input_texels = false;
+  // conv / conv_transpose stage input and weight tiles in shared memory (shaders/
+  // conv_staged.glsl) wherever they fit max_shared_memory; texel reads, subgroup weight sharing
+  // and vec4 stores are then off for those launches.
+  bool shared_staging = false;
   // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
   // runtime checked while uploading them; with windows that tile the plane one gather pass
   // replaces the zero-fill / scatter / resolve passes.
@@ -75,14 +79,15 @@ struct DeviceCaps {
 
 /// The float words to upload to binding kWeight for a conv/conv_transpose plan (weight in the
 /// layout of ConvDesc). The layout is private to the shaders (see shaders/conv*.comp).
-std::vector<float> pack_weight(const ConvDesc& desc, const float* weight);
+/// The tiles, and so the layout, depend on caps.shared_staging only.
+std::vector<float> pack_weight(const ConvDesc& desc, const float* weight, const DeviceCaps& caps);
 
 /// Number of floats pack_weight returns (the size of binding kWeight).
-size_t packed_weight_count(const ConvDesc& desc);
+size_t packed_weight_count(const ConvDesc& desc, const DeviceCaps& caps);
 
 /// Channels per texel of the weight view where DeviceCaps::weight_texels: 4 when every
 /// invocation's weights of one (tap, ci) start at a multiple of 4 floats, else 1.
-uint32_t weight_texel_channels(const ConvDesc& desc);
+uint32_t weight_texel_channels(const ConvDesc& desc, const DeviceCaps& caps);
 
 /// Whether max_unpool2d's windows tile the output's top-left (kernel == stride, no padding, an
 /// output of at least in x kernel per axis: a smaller explicit size cuts the last windows, whose

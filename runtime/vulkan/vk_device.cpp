@@ -87,6 +87,16 @@ Result<bool> use_texel_reads(VkPhysicalDeviceType type) {
   return invalid_argument("UPCONV_VULKAN_READS is '" + v + "'; expected 'texel' or 'buffer'");
 }
 
+/// Whether the conv shaders stage tiles in shared memory on a device of this type
+/// (VulkanDevice::shared_staging): on GPUs; UPCONV_VULKAN_STAGING=shared or =none overrides.
+Result<bool> use_shared_staging(VkPhysicalDeviceType type) {
+  const char* env = std::getenv("UPCONV_VULKAN_STAGING");
+  const std::string v = env ? env : "";
+  if (v.empty()) return type != VK_PHYSICAL_DEVICE_TYPE_CPU;
+  if (v == "shared" || v == "none") return v == "shared";
+  return invalid_argument("UPCONV_VULKAN_STAGING is '" + v + "'; expected 'shared' or 'none'");
+}
+
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
 int compute_queue_family(const InstanceFunctions& ifn, VkPhysicalDevice physical, uint32_t* valid_bits) {
   uint32_t count = 0;
@@ -223,6 +233,8 @@ Result<std::vector<VulkanDeviceInfo>> enumerate_devices() {
     d.storage_buffer_16bit = props.storage_buffer_16bit;
     auto texel_reads = use_texel_reads(props.core.deviceType);
     d.texel_reads = texel_reads.ok() && *texel_reads;
+    auto staging = use_shared_staging(props.core.deviceType);
+    d.shared_staging = staging.ok() && *staging;
     d.timestamp_period_ns = l.timestampPeriod;
     compute_queue_family(*ifn, p, &d.timestamp_valid_bits);
     if (!l.timestampComputeAndGraphics) d.timestamp_valid_bits = 0;
@@ -344,6 +356,9 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto texel_reads = use_texel_reads(props_.core.deviceType);
   if (!texel_reads.ok()) return texel_reads.status();
   texel_reads_ = *texel_reads;
+  auto staging = use_shared_staging(props_.core.deviceType);
+  if (!staging.ok()) return staging.status();
+  shared_staging_ = *staging;
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)
     return Status(StatusCode::unsupported, name() + " allows only " +

@@ -85,6 +85,13 @@ class VulkanDevice {
   /// storage buffers in a scalar loop over the lanes. UPCONV_VULKAN_READS=texel or =buffer
   /// overrides (tests cover both paths with it).
   bool texel_reads() const noexcept { return texel_reads_; }
+  /// Whether the conv shaders stage input and weight tiles in shared memory (shaders/
+  /// conv_staged.glsl): on GPUs, where the lanes of a workgroup then read each weight and input
+  /// value from device memory once instead of once per lane. Not on CPU-type devices: llvmpipe
+  /// runs a shared-memory access as the same scalar loop over the lanes as a buffer load and
+  /// pays for every barrier. UPCONV_VULKAN_STAGING=shared or =none overrides (tests force it on
+  /// lavapipe).
+  bool shared_staging() const noexcept { return shared_staging_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
@@ -130,6 +137,7 @@ class VulkanDevice {
   bool fp16_enabled_ = false;
   bool subgroup_broadcast_ = false;
   bool texel_reads_ = false;
+  bool shared_staging_ = false;
   uint32_t timestamp_valid_bits_ = 0;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineStore> pipelines_;

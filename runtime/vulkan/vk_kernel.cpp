@@ -137,6 +137,7 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   caps_.max_shared_memory = limits.maxComputeSharedMemorySize;
   caps_.subgroup_size = dev.properties().subgroup_size;
   caps_.subgroup_broadcast = dev.subgroup_broadcast();
+  caps_.shared_staging = dev.shared_staging();
   caps_.fp16_storage = fp16();
   const auto type = dev.properties().core.deviceType;
   unified_memory_ = (type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || type == VK_PHYSICAL_DEVICE_TYPE_CPU) &&
@@ -197,14 +198,14 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   UPCONV_RETURN_IF_ERROR(ensure_buffer(dummy_, 16, resident));
   uint32_t texel_channels = 1;
   if (const auto* conv = std::get_if<ConvDesc>(&desc)) {
-    const std::vector<float> packed = pack_weight(*conv, weight);
+    const std::vector<float> packed = pack_weight(*conv, weight, caps_);
     std::vector<float> bias_values(static_cast<size_t>(conv->c_out), 0.0f);
     if (bias) std::copy(bias, bias + conv->c_out, bias_values.begin());
     UPCONV_RETURN_IF_ERROR(upload_floats(weight_, weight_bytes_, packed));
     UPCONV_RETURN_IF_ERROR(upload_floats(bias_, bias_bytes_, bias_values));
     // R32_SFLOAT and R16_SFLOAT uniform texel buffers are mandatory formats; the element-count
     // limit (at least 65536) is the only reason to keep the storage-buffer path here.
-    texel_channels = weight_texel_channels(*conv);
+    texel_channels = weight_texel_channels(*conv, caps_);
     caps_.weight_texels = dev.texel_reads() && packed.size() / texel_channels <= limits.maxTexelBufferElements;
   }
   auto dummy_view = make_texel_view(dummy_, 16, 4);

@@ -1,0 +1,97 @@
+// Shared-memory staging for conv.comp and conv_transpose.comp (STAGED, spec id 20): the path
+// for GPUs, where every invocation of a workgroup reading the same weights and overlapping input
+// columns from device memory wastes bandwidth that shared memory saves.
+//
+// The workgroup (1-D, LANES_X * ROWS invocations) is a block of ROWS output rows (of one stride
+// phase for conv_transpose) by LANES_X * POS_TILE positions along W. Lane lx of row ly computes
+// positions lx + k * LANES_X (k < POS_TILE), interleaved rather than consecutive, so that
+// neighbouring lanes read neighbouring shared-memory words (no bank conflicts) and write
+// neighbouring output words (coalesced stores). Per kernel row and chunk of up to CI_CHUNK input
+// channels the workgroup
+//   1. stages the input rows its ROWS output rows read at that kernel row, columns
+//      [iw_first, iw_first + COLS), zeros where they fall in the padding, into x_tile;
+//   2. stages the weights of that kernel row's taps (TAPS at most) into w_tile;
+//   3. accumulates from shared memory only: every input value staged is read by up to
+//      TAPS * CO_TILE multiply-adds of several lanes, every weight by all lanes.
+// Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
+// (aspp_d12: 25 rows apart) does not stage the rows between its taps.
+// The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit
+// the device's shared memory and sets ids 21..25 to 1 where STAGED is off, so that the arrays
+// then take one word each.
+#ifndef UPCONV_CONV_STAGED_GLSL
+#define UPCONV_CONV_STAGED_GLSL
+
+layout(constant_id = 20) const bool STAGED = false;
+layout(constant_id = 21) const uint CI_CHUNK = 1;  // input channels per staged tile
+layout(constant_id = 22) const uint LANES_X = 1;   // lanes of a workgroup along W
+layout(constant_id = 23) const uint ROWS = 1;      // output rows of a workgroup
+layout(constant_id = 24) const uint COLS = 1;      // staged input columns per row
+layout(constant_id = 25) const uint TAPS = 1;      // most taps of one kernel row
+
+shared float x_tile[CI_CHUNK * ROWS * COLS];      // [channel][row][column]
+shared float w_tile[TAPS * CI_CHUNK * CO_TILE];   // [tap][channel][output channel of the tile]
+
+uint staged_lane_x() { return gl_LocalInvocationID.x % LANES_X; }
+uint staged_row() { return gl_LocalInvocationID.x / LANES_X; }
+
+// Stages channels ci0 .. ci0 + nci - 1 of a group (x_chan0: flat channel index n * c_in + first
+// channel of the group): tile row r holds input row ih_first + r * row_step, column c input
+// column iw_first + c.
+void stage_input(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, int iw_first) {
+  const uint per_channel = ROWS * COLS;
+  for (uint i = gl_LocalInvocationID.x; i < nci * per_channel; i += gl_WorkGroupSize.x) {
+    uint c = i / per_channel;
+    uint r = (i / COLS) % ROWS;
+    int ih = ih_first + int(r) * row_step;
+    int iw = iw_first + int(i % COLS);
+    float v = 0.0;
+    if (ih >= 0 && ih < int(p.in_h) && iw >= 0 && iw < int(p.in_w))
+      v = load_x(((x_chan0 + ci0 + c) * p.in_h + uint(ih)) * p.in_w + uint(iw));
+    x_tile[i] = v;
+  }
+}
+
+// Stages the packed weights (layout in conv_common.glsl) of ntaps taps, tap m starting at flat
+// index w_first + m * w_tap_step, channels ci0 .. ci0 + nci - 1: one contiguous run of
+// nci * CO_TILE floats per tap.
+void stage_weights(uint w_first, uint w_tap_step, uint ntaps, uint ci0, uint nci) {
+  const uint per_tap = nci * CO_TILE;
+  for (uint i = gl_LocalInvocationID.x; i < ntaps * per_tap; i += gl_WorkGroupSize.x) {
+    uint m = i / per_tap;
+    uint j = i % per_tap;  // channel * CO_TILE + output channel
+    w_tile[m * CI_CHUNK * CO_TILE + j] = load_w(w_first + m * w_tap_step + ci0 * CO_TILE + j);
+  }
+}
+
+// acc[c][k] += sum over taps m < ntaps and staged channels ci < nci of
+//   w_tile[m][ci][c] * x_tile[ci][row][col0 + k * pos_step + m * tap_step].
+void accumulate_staged(uint ntaps, uint nci, uint row, int col0, uint pos_step, int tap_step) {
+  for (uint m = 0; m < ntaps; ++m) {
+    uint col = uint(col0 + int(m) * tap_step);
+    for (uint ci = 0; ci < nci; ++ci) {
+      uint x_at = (ci * ROWS + row) * COLS + col;
+      float xv[POS_TILE];
+      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = x_tile[x_at + k * pos_step];
+      uint w_at = (m * CI_CHUNK + ci) * CO_TILE;
+      [[unroll]] for (uint c = 0; c < CO_TILE; ++c) {
+        float w = w_tile[w_at + c];  // the same word in every lane: a broadcast
+        [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += w * xv[k];
+      }
+    }
+  }
+}
+
+// One staged step: waits until every lane is done with the previous tiles, stages, waits until
+// the tiles are complete, accumulates. barrier() in a compute shader also makes the shared
+// writes before it visible after it (glslang emits workgroup-memory acquire-release semantics).
+// Every lane of the workgroup must call this the same number of times (loop bounds uniform).
+void staged_step(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, int iw_first, uint w_first,
+                 uint w_tap_step, uint ntaps, int col0, uint pos_step, int tap_step) {
+  barrier();
+  stage_input(x_chan0, ci0, nci, ih_first, row_step, iw_first);
+  stage_weights(w_first, w_tap_step, ntaps, ci0, nci);
+  barrier();
+  accumulate_staged(ntaps, nci, staged_row(), col0, pos_step, tap_step);
+}
+
+#endif
