@@ -28,8 +28,11 @@ layout(constant_id = 23) const uint ROWS = 1;      // output rows of a workgroup
 layout(constant_id = 24) const uint COLS = 1;      // staged input columns per row
 layout(constant_id = 25) const uint TAPS = 1;      // most taps of one kernel row
 
-shared float x_tile[CI_CHUNK * ROWS * COLS];      // [channel][row][column]
-shared float w_tile[TAPS * CI_CHUNK * CO_TILE];   // [tap][channel][output channel of the tile]
+// Weights as vec4s of 4 output channels (the last one padded): a lane reads 4 weights with one
+// shared-memory load, a broadcast, instead of 4.
+const uint CO_VEC4 = (CO_TILE + 3u) / 4u;
+shared float x_tile[CI_CHUNK * ROWS * COLS];     // [channel][row][column]
+shared vec4 w_tile[TAPS * CI_CHUNK * CO_VEC4];   // [tap][channel][output channels of the tile / 4]
 
 uint staged_lane_x() { return gl_LocalInvocationID.x % LANES_X; }
 uint staged_row() { return gl_LocalInvocationID.x / LANES_X; }
@@ -59,7 +62,8 @@ void stage_weights(uint w_first, uint w_tap_step, uint ntaps, uint ci0, uint nci
   for (uint i = gl_LocalInvocationID.x; i < ntaps * per_tap; i += gl_WorkGroupSize.x) {
     uint m = i / per_tap;
     uint j = i % per_tap;  // channel * CO_TILE + output channel
-    w_tile[m * CI_CHUNK * CO_TILE + j] = load_w(w_first + m * w_tap_step + ci0 * CO_TILE + j);
+    uint c = j / CO_TILE, co = j % CO_TILE;
+    w_tile[(m * CI_CHUNK + c) * CO_VEC4 + co / 4u][co % 4u] = load_w(w_first + m * w_tap_step + ci0 * CO_TILE + j);
   }
 }
 
@@ -72,10 +76,15 @@ void accumulate_staged(uint ntaps, uint nci, uint row, int col0, uint pos_step, 
       uint x_at = (ci * ROWS + row) * COLS + col;
       float xv[POS_TILE];
       [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = x_tile[x_at + k * pos_step];
-      uint w_at = (m * CI_CHUNK + ci) * CO_TILE;
-      [[unroll]] for (uint c = 0; c < CO_TILE; ++c) {
-        float w = w_tile[w_at + c];  // the same word in every lane: a broadcast
-        [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += w * xv[k];
+      uint w_at = (m * CI_CHUNK + ci) * CO_VEC4;
+      [[unroll]] for (uint c4 = 0; c4 < CO_VEC4; ++c4) {
+        vec4 w = w_tile[w_at + c4];  // the same address in every lane: a broadcast
+        [[unroll]] for (uint e = 0; e < 4u; ++e) {
+          uint c = c4 * 4u + e;
+          if (c < CO_TILE) {
+            [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += w[e] * xv[k];
+          }
+        }
       }
     }
   }

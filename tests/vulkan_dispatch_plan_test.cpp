@@ -217,7 +217,8 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
       EXPECT_LE(co_tile * pos_tile, 64u) << "accumulators per lane";
       EXPECT_GE(chunk, 1u);
       EXPECT_LE(chunk, 16u);
-      EXPECT_LE(4ull * chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_tile), std::min(shared_memory, 16384u));
+      const uint64_t co_vec4 = (co_tile + 3) / 4 * 4;  // w_tile holds vec4s of output channels
+      EXPECT_LE(4ull * chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_vec4), std::min(shared_memory, 16384u));
       EXPECT_EQ(front.spec[0].value, lanes_x * rows);
       // The grid covers every output row and position of a launch (per stride phase).
       const int64_t sh = d.transposed ? d.stride_h : 1, sw = d.transposed ? d.stride_w : 1;

@@ -199,8 +199,10 @@ struct StagedTiles {
   uint32_t ci_chunk = 1, lanes_x = 1, rows = 1, cols = 1, taps = 1;
   uint32_t co_tile = 1;
   uint64_t groups_x = 1, groups_y = 1;
-  // x_tile + w_tile of the shader, in fp32.
-  uint64_t shared_bytes() const { return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_tile); }
+  // x_tile + w_tile of the shader, in fp32 (w_tile in vec4s of output channels).
+  uint64_t shared_bytes() const {
+    return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * ((co_tile + 3) / 4 * 4));
+  }
 };
 
 // Shared memory one staged workgroup may use: 16 KiB (the least Vulkan guarantees) keeps
