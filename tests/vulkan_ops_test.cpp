@@ -281,6 +281,18 @@ TEST(VulkanOps, ConvMultiWorkgroup) {
   check_all(cases);
 }
 
+// Kernels so widely dilated that one input channel of the smallest staged tile (4200+ columns)
+// exceeds 16 KiB of shared memory: with staging on (VulkanOpsSharedStaging) the planner falls
+// back to the register path with the staged tiling's channel tiles (16 x 4), which this covers.
+TEST(VulkanOps, ConvWideDilationBeyondSharedMemory) {
+  std::vector<OpCase> cases;
+  cases.push_back(OpCase::conv1d().channels(3, 20).input(300).kernel(3).dilation(2100).padding(2100).bias(true)
+                      .seed(950));
+  cases.push_back(OpCase::conv_transpose1d().channels(20, 3).input(90).kernel(3).stride(2).dilation(4201).bias(true)
+                      .seed(951));
+  check_all(cases);
+}
+
 TEST(VulkanOps, EveryActivationBothConvs) {
   std::vector<OpCase> cases;
   uint64_t seed = 1000;
