@@ -13,24 +13,25 @@
 #include "conv_staged.glsl"
 
 // STAGED (see conv_staged.glsl): workgroup (x, y) is a block of LANES_X * POS_TILE output
-// columns by ROWS output rows. At kernel row th the block's rows read input rows
+// columns by ROWS output rows, for channel tiles tile0 .. tile0 + CO_LANES - 1. At kernel row th the block's rows read input rows
 // oh * SH - pad_top + th * DH (SH apart) and its columns input columns from
 // ow_first * SW - pad_left on; position P of the block, tap tw reads staged column P * SW + tw * DW.
-void main_staged(uint n, uint g, uint co_tile) {
+void main_staged(uint n, uint g, uint tile0) {
   uint lx = staged_lane_x();
+  uint co_tile = tile0 + staged_co_lane();
   uint oh_first = gl_WorkGroupID.y * ROWS;
   uint ow_first = gl_WorkGroupID.x * LANES_X * POS_TILE;
   uint oh = oh_first + staged_row();
-  bool in_range = oh < p.out_h && n < p.n;
+  bool in_range = oh < p.out_h && n < p.n && co_tile < p.co_tiles;
   uint x_chan0 = min(n, p.n - 1u) * p.c_in + g * p.cin_pg;
   uint tap_stride = p.cin_pg * CO_TILE;
   [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
   for (uint th = 0; th < KH; ++th) {
     int ih_first = int(oh_first * SH) - p.pad_top + int(th * DH);
-    uint w_first = ((g * p.co_tiles + co_tile) * KH + th) * KW * tap_stride;
+    uint w_first = ((g * p.co_tiles + tile0) * KH + th) * KW * tap_stride;
     for (uint ci0 = 0; ci0 < p.cin_pg; ci0 += CI_CHUNK)
       staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, int(SH), int(ow_first * SW) - p.pad_left,
-                  w_first, tap_stride, KW, int(lx * SW), LANES_X * SW, int(DW));
+                  w_first, KH * KW * tap_stride, tap_stride, tile0, KW, int(lx * SW), LANES_X * SW, int(DW));
   }
   if (in_range) store_tile(n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
 }
@@ -38,13 +39,15 @@ void main_staged(uint n, uint g, uint co_tile) {
 void main() {
   // z: (n, g, co tile)
   uint z = gl_WorkGroupID.z + p.z_base;
+  if (STAGED) {
+    // z: (n, g, unit of CO_LANES channel tiles)
+    uint units = staged_co_units();
+    main_staged(z / (units * p.groups), (z / units) % p.groups, (z % units) * CO_LANES);
+    return;
+  }
   uint co_tile = z % p.co_tiles;
   uint g = (z / p.co_tiles) % p.groups;
   uint n = z / (p.co_tiles * p.groups);
-  if (STAGED) {
-    main_staged(n, g, co_tile);
-    return;
-  }
   uint id = flat_invocation();
   uint tile = id % p.w_tiles;
   uint oh = id / p.w_tiles;

@@ -2,21 +2,27 @@
 // for GPUs, where every invocation of a workgroup reading the same weights and overlapping input
 // columns from device memory wastes bandwidth that shared memory saves.
 //
-// The workgroup (1-D, LANES_X * ROWS invocations) is a block of ROWS output rows (of one stride
-// phase for conv_transpose) by LANES_X * POS_TILE positions along W. Lane lx of row ly computes
-// positions lx + k * LANES_X (k < POS_TILE), interleaved rather than consecutive, so that
-// neighbouring lanes read neighbouring shared-memory words (no bank conflicts) and write
+// The workgroup (1-D, CO_LANES * ROWS * LANES_X invocations) is a block of ROWS output rows (of
+// one stride phase for conv_transpose) by LANES_X * POS_TILE positions along W, for CO_LANES
+// consecutive channel tiles of CO_TILE output channels. Lane (lc, ly, lx) computes channel tile
+// lc, row ly, positions lx + k * LANES_X (k < POS_TILE): interleaved rather than consecutive, so
+// that neighbouring lanes read neighbouring shared-memory words (no bank conflicts) and write
 // neighbouring output words (coalesced stores). Per kernel row and chunk of up to CI_CHUNK input
 // channels the workgroup
 //   1. stages the input rows its ROWS output rows read at that kernel row, columns
 //      [iw_first, iw_first + COLS), zeros where they fall in the padding, into x_tile;
-//   2. stages the weights of that kernel row's taps (TAPS at most) into w_tile;
+//   2. stages the weights of that kernel row's taps (TAPS at most) for its channel tiles into
+//      w_tile;
 //   3. accumulates from shared memory only: every input value staged is read by up to
-//      TAPS * CO_TILE multiply-adds of several lanes, every weight by all lanes.
+//      TAPS * CO_TILE * CO_LANES multiply-adds of several lanes, every weight by all lanes of
+//      its channel tile.
+// Channel tiles share a workgroup where the spatial block is small (dcgan_g2: 4 x 4 positions
+// per phase), so that a workgroup still has enough lanes, and every input tile staged serves
+// more output channels.
 // Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
 // (aspp_d12: 25 rows apart) does not stage the rows between its taps.
 // The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit
-// the device's shared memory and sets ids 21..25 to 1 where STAGED is off, so that the arrays
+// the device's shared memory and sets ids 21..26 to 1 where STAGED is off, so that the arrays
 // then take one word each.
 #ifndef UPCONV_CONV_STAGED_GLSL
 #define UPCONV_CONV_STAGED_GLSL
@@ -27,15 +33,21 @@ layout(constant_id = 22) const uint LANES_X = 1;   // lanes of a workgroup along
 layout(constant_id = 23) const uint ROWS = 1;      // output rows of a workgroup
 layout(constant_id = 24) const uint COLS = 1;      // staged input columns per row
 layout(constant_id = 25) const uint TAPS = 1;      // most taps of one kernel row
+layout(constant_id = 26) const uint CO_LANES = 1;  // channel tiles of a workgroup
 
 // Weights as vec4s of 4 output channels (the last one padded): a lane reads 4 weights with one
 // shared-memory load, a broadcast, instead of 4.
 const uint CO_VEC4 = (CO_TILE + 3u) / 4u;
 shared float x_tile[CI_CHUNK * ROWS * COLS];     // [channel][row][column]
-shared vec4 w_tile[TAPS * CI_CHUNK * CO_VEC4];   // [tap][channel][output channels of the tile / 4]
+// [tap][channel][channel tile of the workgroup][output channels of the tile / 4]
+shared vec4 w_tile[TAPS * CI_CHUNK * CO_LANES * CO_VEC4];
 
 uint staged_lane_x() { return gl_LocalInvocationID.x % LANES_X; }
-uint staged_row() { return gl_LocalInvocationID.x / LANES_X; }
+uint staged_row() { return (gl_LocalInvocationID.x / LANES_X) % ROWS; }
+uint staged_co_lane() { return gl_LocalInvocationID.x / (LANES_X * ROWS); }
+
+// Workgroup z counts units of CO_LANES channel tiles where the conv shaders count channel tiles.
+uint staged_co_units() { return (p.co_tiles + CO_LANES - 1u) / CO_LANES; }
 
 // Stages channels ci0 .. ci0 + nci - 1 of a group (x_chan0: flat channel index n * c_in + first
 // channel of the group): tile row r holds input row ih_first + r * row_step, column c input
@@ -54,16 +66,20 @@ void stage_input(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, i
   }
 }
 
-// Stages the packed weights (layout in conv_common.glsl) of ntaps taps, tap m starting at flat
-// index w_first + m * w_tap_step, channels ci0 .. ci0 + nci - 1: one contiguous run of
-// nci * CO_TILE floats per tap.
-void stage_weights(uint w_first, uint w_tap_step, uint ntaps, uint ci0, uint nci) {
+// Stages the packed weights (layout in conv_common.glsl) of ntaps taps of the workgroup's
+// channel tiles, tile0 + lc for lc < CO_LANES (zeros for tiles past p.co_tiles): tap m of tile
+// tile0 + lc starts at flat index w_first + lc * w_tile_step + m * w_tap_step, and its channels
+// ci0 .. ci0 + nci - 1 are one contiguous run of nci * CO_TILE floats.
+void stage_weights(uint w_first, uint w_tile_step, uint w_tap_step, uint tile0, uint ntaps, uint ci0, uint nci) {
   const uint per_tap = nci * CO_TILE;
-  for (uint i = gl_LocalInvocationID.x; i < ntaps * per_tap; i += gl_WorkGroupSize.x) {
-    uint m = i / per_tap;
+  for (uint i = gl_LocalInvocationID.x; i < ntaps * CO_LANES * per_tap; i += gl_WorkGroupSize.x) {
     uint j = i % per_tap;  // channel * CO_TILE + output channel
+    uint lc = (i / per_tap) % CO_LANES;
+    uint m = i / (per_tap * CO_LANES);
     uint c = j / CO_TILE, co = j % CO_TILE;
-    w_tile[(m * CI_CHUNK + c) * CO_VEC4 + co / 4u][co % 4u] = load_w(w_first + m * w_tap_step + ci0 * CO_TILE + j);
+    float v = 0.0;
+    if (tile0 + lc < p.co_tiles) v = load_w(w_first + lc * w_tile_step + m * w_tap_step + ci0 * CO_TILE + j);
+    w_tile[((m * CI_CHUNK + c) * CO_LANES + lc) * CO_VEC4 + co / 4u][co % 4u] = v;
   }
 }
 
@@ -76,7 +92,7 @@ void accumulate_staged(uint ntaps, uint nci, uint row, int col0, uint pos_step, 
       uint x_at = (ci * ROWS + row) * COLS + col;
       float xv[POS_TILE];
       [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = x_tile[x_at + k * pos_step];
-      uint w_at = (m * CI_CHUNK + ci) * CO_VEC4;
+      uint w_at = ((m * CI_CHUNK + ci) * CO_LANES + staged_co_lane()) * CO_VEC4;
       [[unroll]] for (uint c4 = 0; c4 < CO_VEC4; ++c4) {
         vec4 w = w_tile[w_at + c4];  // the same address in every lane: a broadcast
         [[unroll]] for (uint e = 0; e < 4u; ++e) {
@@ -95,10 +111,10 @@ void accumulate_staged(uint ntaps, uint nci, uint row, int col0, uint pos_step, 
 // writes before it visible after it (glslang emits workgroup-memory acquire-release semantics).
 // Every lane of the workgroup must call this the same number of times (loop bounds uniform).
 void staged_step(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, int iw_first, uint w_first,
-                 uint w_tap_step, uint ntaps, int col0, uint pos_step, int tap_step) {
+                 uint w_tile_step, uint w_tap_step, uint tile0, uint ntaps, int col0, uint pos_step, int tap_step) {
   barrier();
   stage_input(x_chan0, ci0, nci, ih_first, row_step, iw_first);
-  stage_weights(w_first, w_tap_step, ntaps, ci0, nci);
+  stage_weights(w_first, w_tile_step, w_tap_step, tile0, ntaps, ci0, nci);
   barrier();
   accumulate_staged(ntaps, nci, staged_row(), col0, pos_step, tap_step);
 }

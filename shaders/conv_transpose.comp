@@ -134,18 +134,20 @@ void accumulate_phase(uint x_row, bool row_ok, int jw0, uint g, uint th, uint co
 }
 
 // STAGED (see conv_staged.glsl; never with W_PHASES_INSIDE): workgroup (x, y) is a block of
-// LANES_X * POS_TILE positions jw by ROWS rows jh of phase (qh, qw). Kernel row th, the m_h-th
+// LANES_X * POS_TILE positions jw by ROWS rows jh of phase (qh, qw), for channel tiles
+// tile0 .. tile0 + CO_LANES - 1. Kernel row th, the m_h-th
 // tap of the H phase, reads input rows base_h + jh - m_h * di_h (consecutive); the W phase's
 // taps tw0 + m * step_w (m < taps_w) read columns base_w + jw - m * di_w, so the block's columns
 // start at base_w + jw_first - (taps_w - 1) * di_w and position P, tap m reads staged column
 // P + (taps_w - 1 - m) * di_w.
-void main_staged(uint n, uint g, uint co_tile, uint qh, uint qw) {
+void main_staged(uint n, uint g, uint tile0, uint qh, uint qw) {
   uint lx = staged_lane_x();
+  uint co_tile = tile0 + staged_co_lane();
   uint jh_first = gl_WorkGroupID.y * ROWS;
   uint jw_first = gl_WorkGroupID.x * LANES_X * POS_TILE;
   uint jh = jh_first + staged_row();
   uint oh = qh + SH * jh;
-  bool in_range = jh < p.rows && oh < p.out_h && n < p.n;
+  bool in_range = jh < p.rows && oh < p.out_h && n < p.n && co_tile < p.co_tiles;
   uint x_chan0 = min(n, p.n - 1u) * p.c_in + g * p.cin_pg;
   [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
 
@@ -163,16 +165,16 @@ void main_staged(uint n, uint g, uint co_tile, uint qh, uint qw) {
   int col0 = int(lx) + int(max(taps_w, 1u) - 1u) * di_w;
   int ih_first = base_h + int(jh_first);
   for (uint th = th0; taps_w > 0u && th < KH; th += step_h, ih_first -= di_h) {
-    uint w_first = (((g * p.co_tiles + co_tile) * KH + th) * KW + tw0) * tap_stride;
+    uint w_first = (((g * p.co_tiles + tile0) * KH + th) * KW + tw0) * tap_stride;
     for (uint ci0 = 0; ci0 < p.cin_pg; ci0 += CI_CHUNK)
-      staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, 1, iw_first, w_first, step_w * tap_stride,
-                  taps_w, col0, LANES_X, -di_w);
+      staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, 1, iw_first, w_first, KH * KW * tap_stride,
+                  step_w * tap_stride, tile0, taps_w, col0, LANES_X, -di_w);
   }
   if (in_range) store_tile(n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
 }
 
 void main() {
-  // z: (n, g, co tile, qh[, qw])
+  // z: (n, g, co tile, qh[, qw]); STAGED: a unit of CO_LANES channel tiles for the co tile
   uint z = gl_WorkGroupID.z + p.z_base;
   uint qw = 0u;
   if (!W_PHASES_INSIDE) {
@@ -181,12 +183,13 @@ void main() {
   }
   uint qh = z % SH;
   z /= SH;
-  uint co_tile = z % p.co_tiles;
-  z /= p.co_tiles;
+  uint co_units = STAGED ? staged_co_units() : p.co_tiles;
+  uint co_tile = z % co_units;
+  z /= co_units;
   uint g = z % p.groups;
   uint n = z / p.groups;
   if (STAGED) {
-    main_staged(n, g, co_tile, qh, qw);
+    main_staged(n, g, co_tile * CO_LANES, qh, qw);
     return;
   }
   uint id = flat_invocation();

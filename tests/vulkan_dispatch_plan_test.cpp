@@ -191,7 +191,18 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
   ConvDesc depthwise = conv_desc(true, 32, 32, 32, 3, 3, 2);  // stride 3, dilation 2: taps step by 3
   ConvDesc strided = conv_desc(false, 3, 40, 1, 5, 2, 1);
   ConvDesc wavenet{.c_in = 64, .c_out = 64, .kh = 1, .kw = 2, .dil_w = 64, .pad_left = 64};
+  // Channel tiles share a workgroup where the spatial block is small: dcgan_g2 has 4 x 4
+  // positions per phase, 16 tiles of 16 channels.
+  {
+    DeviceCaps caps;
+    caps.shared_staging = true;
+    auto plan = plan_dispatches(dcgan, Dims4{1, 512, 4, 4}, dcgan.output_dims(Dims4{1, 512, 4, 4}), caps);
+    ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+    EXPECT_GE(plan->front().spec[0].value, 32u) << "lanes per workgroup";
+    EXPECT_GT(spec_of(plan->front(), 26), 1u) << "channel tiles per workgroup";
+  }
   const std::vector<Layer> layers = {{aspp, {1, 256, 64, 64}},      {dcgan, {1, 512, 8, 8}},
+                                     {dcgan, {2, 512, 4, 4}},
                                      {depthwise, {2, 32, 9, 37}},   {strided, {1, 3, 50, 71}},
                                      {wavenet, {1, 64, 1, 16000}}};
   for (uint32_t shared_memory : {16384u, 49152u, 4096u}) {
@@ -213,13 +224,20 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
       ASSERT_EQ(spec_of(front, 20), 1u);
       const uint32_t co_tile = spec_of(front, 9), pos_tile = spec_of(front, 10), chunk = spec_of(front, 21),
                      lanes_x = spec_of(front, 22), rows = spec_of(front, 23), cols = spec_of(front, 24),
-                     taps = spec_of(front, 25);
+                     taps = spec_of(front, 25), co_lanes = spec_of(front, 26);
       EXPECT_LE(co_tile * pos_tile, 64u) << "accumulators per lane";
       EXPECT_GE(chunk, 1u);
       EXPECT_LE(chunk, 16u);
       const uint64_t co_vec4 = (co_tile + 3) / 4 * 4;  // w_tile holds vec4s of output channels
-      EXPECT_LE(4ull * chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_vec4), std::min(shared_memory, 16384u));
-      EXPECT_EQ(front.spec[0].value, lanes_x * rows);
+      EXPECT_LE(4ull * chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_lanes * co_vec4),
+                std::min(shared_memory, 16384u));
+      EXPECT_EQ(front.spec[0].value, lanes_x * rows * co_lanes);
+      // Workgroup z covers every channel tile of every (n, group[, phase]).
+      const uint64_t co_tiles = (d.c_out / d.groups + co_tile - 1) / co_tile;
+      uint64_t z = 0;
+      for (const Dispatch& part : *plan) z += part.groups[2];
+      EXPECT_EQ(z, uint64_t(l.in.n) * d.groups * ((co_tiles + co_lanes - 1) / co_lanes) *
+                       (d.transposed ? d.stride_h * d.stride_w : 1));
       // The grid covers every output row and position of a launch (per stride phase).
       const int64_t sh = d.transposed ? d.stride_h : 1, sw = d.transposed ? d.stride_w : 1;
       EXPECT_GE(int64_t(front.groups[1]) * rows, (out.h + sh - 1) / sh);

@@ -193,15 +193,17 @@ uint32_t ci_unroll(const ConvDesc& d) { return d.c_in_per_group() % 2 == 0 ? 2u 
 uint32_t activation_kind(const ConvDesc& d) { return static_cast<uint32_t>(d.activation.kind); }
 
 // Shared-memory staging (shaders/conv_staged.glsl, DeviceCaps::shared_staging): the workgroup
-// is a block of `rows` output rows x lanes_x * POS_TILE positions; per kernel row and chunk of
-// ci_chunk input channels it stages `cols` input columns of each row and `taps` taps' weights.
+// is a block of `rows` output rows x lanes_x * POS_TILE positions for co_lanes channel tiles;
+// per kernel row and chunk of ci_chunk input channels it stages `cols` input columns of each row
+// and `taps` taps' weights of its channel tiles.
 struct StagedTiles {
-  uint32_t ci_chunk = 1, lanes_x = 1, rows = 1, cols = 1, taps = 1;
+  uint32_t ci_chunk = 1, lanes_x = 1, rows = 1, cols = 1, taps = 1, co_lanes = 1;
   uint32_t co_tile = 1;
   uint64_t groups_x = 1, groups_y = 1;
+  uint32_t lanes() const { return lanes_x * rows * co_lanes; }
   // x_tile + w_tile of the shader, in fp32 (w_tile in vec4s of output channels).
   uint64_t shared_bytes() const {
-    return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * ((co_tile + 3) / 4 * 4));
+    return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_lanes * ((co_tile + 3) / 4 * 4));
   }
 };
 
@@ -213,18 +215,22 @@ constexpr uint64_t kStagedSharedBudget = 16384;
 constexpr uint32_t kStagedMaxChunk = 16;
 
 // The staged tiling for a launch of `rows` rows x `positions` positions per row (per stride
-// phase for conv_transpose), or nothing where even one channel of the smallest block does not
-// fit the device's shared memory (a very wide dilated kernel) or the grid exceeds the device's
-// workgroup counts: such layers take the register-tiled path.
-std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t rows, uint32_t positions,
-                                         const DeviceCaps& caps) {
+// phase for conv_transpose) and co_tiles channel tiles, or nothing where even one channel of the
+// smallest block does not fit the device's shared memory (a very wide dilated kernel) or the
+// grid exceeds the device's workgroup counts: such layers take the register-tiled path.
+// Workgroups of up to 64 lanes: the spatial block first (lanes_x along W, then rows), channel
+// tiles fill what a small block leaves. To fit the budget the channel chunk shrinks first, then
+// the channel tiles, the rows and the lanes along W.
+std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
+                                         uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
-  const uint32_t max_lanes = std::min<uint32_t>(
-      {kFlatWorkgroup, caps.max_workgroup_size[0], caps.max_workgroup_invocations});
+  const uint32_t max_lanes = std::bit_floor(
+      std::min<uint32_t>({kFlatWorkgroup, caps.max_workgroup_size[0], caps.max_workgroup_invocations}));
   StagedTiles s;
   s.co_tile = t.co_tile;
-  s.lanes_x = std::min<uint32_t>(std::bit_floor(max_lanes), std::bit_ceil(std::max(ceil_div(positions, t.pos_tile), 1u)));
-  s.rows = std::min<uint32_t>(std::bit_floor(max_lanes) / s.lanes_x, std::bit_ceil(std::max(rows, 1u)));
+  s.lanes_x = std::min<uint32_t>(max_lanes, std::bit_ceil(std::max(ceil_div(positions, t.pos_tile), 1u)));
+  s.rows = std::min<uint32_t>(max_lanes / s.lanes_x, std::bit_ceil(std::max(rows, 1u)));
+  s.co_lanes = std::min<uint32_t>(max_lanes / (s.lanes_x * s.rows), std::bit_ceil(std::max(co_tiles, 1u)));
   // Taps of one kernel row (for conv_transpose: of one W phase, which steps by SW / gcd) and
   // the input columns they and the block's positions read.
   const auto kw = static_cast<uint64_t>(d.kw), sw = static_cast<uint64_t>(d.stride_w),
@@ -244,7 +250,9 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
     s.ci_chunk = std::min<uint32_t>(kStagedMaxChunk, std::bit_ceil(static_cast<uint32_t>(std::min<uint64_t>(cin_pg, kStagedMaxChunk))));
     while (s.ci_chunk > 1 && s.shared_bytes() > budget) s.ci_chunk /= 2;
     if (cols <= std::numeric_limits<uint32_t>::max() && s.shared_bytes() <= budget) break;
-    if (s.rows > 1)
+    if (s.co_lanes > 1)
+      s.co_lanes /= 2;
+    else if (s.rows > 1)
       s.rows /= 2;
     else if (s.lanes_x > 1)
       s.lanes_x /= 2;
@@ -265,7 +273,7 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   const uint32_t rows = d.transposed ? ceil_div(out.h, d.stride_h) : static_cast<uint32_t>(out.h);
   const uint32_t positions = d.transposed ? ceil_div(out.w, d.stride_w) : static_cast<uint32_t>(out.w);
   const std::optional<StagedTiles> staged =
-      caps.shared_staging ? choose_staged(d, t, rows, positions, caps) : std::nullopt;
+      caps.shared_staging ? choose_staged(d, t, co_tiles, rows, positions, caps) : std::nullopt;
   Dispatch disp;
   disp.shader = d.transposed ? ShaderId::conv_transpose : ShaderId::conv;
   // Outputs as vec4 stores (Y_VEC4) where a tile's positions are consecutive and its groups of 4
@@ -288,11 +296,13 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
             staged ? 1u : weight_share(t, caps), caps.weight_texels && !staged ? weight_texel_channels(d, caps) : 0u,
             caps.input_texels && !staged && (d.transposed || d.stride_w == 1) ? 1u : 0u,
             vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, staged ? 1u : ci_unroll(d),
-            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps});
+            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
-  // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W.
+  // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W. Staged
+  // workgroups take co_lanes channel tiles each.
   const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * (phases_inside ? 1 : d.stride_w) : 1;
-  const uint64_t z = uint64_t(in.n) * d.groups * co_tiles * phases;
+  const uint64_t co_units = (uint64_t(co_tiles) + st.co_lanes - 1) / st.co_lanes;
+  const uint64_t z = uint64_t(in.n) * d.groups * co_units * phases;
   const uint32_t w_tiles = phases_inside ? ceil_div(out.w, t.pos_tile) : ceil_div(positions, t.pos_tile);
   PushWriter w(disp);
   w.u32(in.n).u32(d.c_in).u32(in.h).u32(in.w).u32(d.c_out).u32(out.h).u32(out.w);
@@ -301,7 +311,7 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   const char* what = d.transposed ? "conv_transpose" : "conv";
   if (staged) {
     // Workgroup (x, y) = (block of positions, block of rows), see shaders/conv_staged.glsl.
-    disp.spec[0].value = st.lanes_x * st.rows;
+    disp.spec[0].value = st.lanes();
     disp.groups[0] = static_cast<uint32_t>(std::max<uint64_t>(st.groups_x, 1));
     disp.groups[1] = static_cast<uint32_t>(std::max<uint64_t>(st.groups_y, 1));
   } else {
