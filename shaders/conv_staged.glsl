@@ -16,9 +16,9 @@
 //   3. accumulates from shared memory only: every input value staged is read by up to
 //      TAPS * CO_TILE * CO_LANES multiply-adds of several lanes, every weight by all lanes of
 //      its channel tile.
-// Channel tiles share a workgroup where the spatial block is small (dcgan_g2: 4 x 4 positions
-// per phase), so that a workgroup still has enough lanes, and every input tile staged serves
-// more output channels.
+// Channel tiles share a workgroup where the spatial block is small (dcgan_g2: 8 x 8 positions
+// per phase, 16 lanes, so 4 channel tiles), so that a workgroup still has enough lanes and every
+// input tile staged serves more output channels.
 // Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
 // (aspp_d12: 25 rows apart) does not stage the rows between its taps.
 // The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit

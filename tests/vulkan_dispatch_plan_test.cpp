@@ -191,8 +191,8 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
   ConvDesc depthwise = conv_desc(true, 32, 32, 32, 3, 3, 2);  // stride 3, dilation 2: taps step by 3
   ConvDesc strided = conv_desc(false, 3, 40, 1, 5, 2, 1);
   ConvDesc wavenet{.c_in = 64, .c_out = 64, .kh = 1, .kw = 2, .dil_w = 64, .pad_left = 64};
-  // Channel tiles share a workgroup where the spatial block is small: dcgan_g2 has 4 x 4
-  // positions per phase, 16 tiles of 16 channels.
+  // Channel tiles share a workgroup where the spatial block is small: dcgan_g2's layer on a 4 x 4
+  // input has 4 x 4 positions per phase (4 lanes) and 16 tiles of 16 channels.
   {
     DeviceCaps caps;
     caps.shared_staging = true;
