@@ -94,12 +94,13 @@ struct TimingResult {
 TimingResult time_median(const std::function<double()>& fn, int min_reps = 10, double min_seconds = 0.3,
                          int warmup = 2, int max_reps = 100000);
 
-/// Peak figures of this machine type used for "% of peak" (AMD Zen 5: 2 x 512-bit FMA per
-/// cycle per core, and the measured single-core copy bandwidth). Per core, fp32.
+/// Peak figures of the machine type used for "% of peak" (AMD Zen 5: 2 x 512-bit FMA
+/// per cycle per core, and the measured single-core copy bandwidth). Per core, fp32. A Zen 4
+/// host (cpu family 25, see cpu_model_name) double-pumps 512-bit FMAs: half this peak.
 inline constexpr double kPeakGflopsPerCore = 250.0;
 inline constexpr double kPeakCopyGBs = 38.0;
 
-/// "AMD EPYC ..." from /proc/cpuinfo (Linux), else "unknown CPU".
+/// "AMD EPYC ... (family F model M)" from /proc/cpuinfo (Linux), else "unknown CPU".
 std::string cpu_model_name();
 
 }  // namespace upconv::bench
