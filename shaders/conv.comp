@@ -13,9 +13,10 @@
 #include "conv_staged.glsl"
 
 // STAGED (see conv_staged.glsl): workgroup (x, y) is a block of LANES_X * POS_TILE output
-// columns by ROWS output rows, for channel tiles tile0 .. tile0 + CO_LANES - 1. At kernel row th the block's rows read input rows
-// oh * SH - pad_top + th * DH (SH apart) and its columns input columns from
-// ow_first * SW - pad_left on; position P of the block, tap tw reads staged column P * SW + tw * DW.
+// columns by ROWS output rows, for channel tiles tile0 .. tile0 + CO_LANES - 1. At kernel row th
+// the block's rows read input rows oh * SH - pad_top + th * DH (SH apart) and its columns input
+// columns from ow_first * SW - pad_left on; position P of the block, tap tw reads staged column
+// P * SW + tw * DW.
 void main_staged(uint n, uint g, uint tile0) {
   uint lx = staged_lane_x();
   uint co_tile = tile0 + staged_co_lane();

@@ -134,8 +134,9 @@ struct ConvTiles {
   int64_t cout_pg_padded;  // c_out per group rounded up to co_tile (packed weight row stride)
 };
 
-// Register-tiled path (no shared-memory staging): on lavapipe every buffer load costs a scalar loop over the SIMD lanes while an FMA is one
-// vector instruction, so the tile is sized for many FMAs per loaded value: up to 32 channels x 8
+// Register-tiled path (no shared-memory staging): on lavapipe every buffer load costs a scalar
+// loop over the SIMD lanes while an FMA is one vector instruction, so the tile is sized for many
+// FMAs per loaded value: up to 32 channels x 8
 // positions, or 8 channels x 16 positions (CO_TILE + POS_TILE loads per CO_TILE * POS_TILE
 // FMAs, and the weights are shared across the subgroup). Measured on lavapipe (CPU ms, loaded
 // machine): dcgan_g4 8x4 31, 16x4 17, 32x8 10-14; fsrcnn_x3 (1 channel) 1x8 18, 1x16 12.6;
@@ -247,7 +248,7 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
     const uint64_t cols = d.transposed ? block + span_of_taps : (block - 1) * sw + span_of_taps + 1;
     s.cols = static_cast<uint32_t>(std::min<uint64_t>(cols, std::numeric_limits<uint32_t>::max()));
     s.taps = static_cast<uint32_t>(taps);
-    s.ci_chunk = std::min<uint32_t>(kStagedMaxChunk, std::bit_ceil(static_cast<uint32_t>(std::min<uint64_t>(cin_pg, kStagedMaxChunk))));
+    s.ci_chunk = std::bit_ceil(static_cast<uint32_t>(std::min<uint64_t>(cin_pg, kStagedMaxChunk)));
     while (s.ci_chunk > 1 && s.shared_bytes() > budget) s.ci_chunk /= 2;
     if (cols <= std::numeric_limits<uint32_t>::max() && s.shared_bytes() <= budget) break;
     if (s.co_lanes > 1)
