@@ -6,9 +6,10 @@
 // one stride phase for conv_transpose) by LANES_X * POS_TILE positions along W, for CO_LANES
 // consecutive channel tiles of CO_TILE output channels. Lane (lc, ly, lx) computes channel tile
 // lc, row ly, positions lx + k * LANES_X (k < POS_TILE): interleaved rather than consecutive, so
-// that neighbouring lanes read neighbouring shared-memory words (no bank conflicts) and write
-// neighbouring output words (coalesced stores). Per kernel row and chunk of up to CI_CHUNK input
-// channels the workgroup
+// that neighbouring lanes read neighbouring shared-memory words (no bank conflicts; a conv with
+// stride SW along W reads every SW-th word, SW-way) and write neighbouring output words
+// (coalesced stores; SW apart for a conv_transpose phase). Per kernel row and chunk of up to
+// CI_CHUNK input channels the workgroup
 //   1. stages the input rows its ROWS output rows read at that kernel row, columns
 //      [iw_first, iw_first + COLS), zeros where they fall in the padding, into x_tile;
 //   2. stages the weights of that kernel row's taps (TAPS at most) for its channel tiles into
@@ -20,7 +21,7 @@
 // per phase, 16 lanes, so 4 channel tiles), so that a workgroup still has enough lanes and every
 // input tile staged serves more output channels.
 // Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
-// (aspp_d12: 25 rows apart) does not stage the rows between its taps.
+// (aspp_d12: taps 12 rows apart) does not stage the rows between its taps.
 // The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit
 // the device's shared memory and sets ids 21..26 to 1 where STAGED is off, so that the arrays
 // then take one word each.
