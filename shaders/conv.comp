@@ -38,17 +38,16 @@ void main_staged(uint n, uint g, uint tile0) {
 }
 
 void main() {
-  // z: (n, g, co tile)
+  // z: (n, g, co tile); STAGED: a unit of CO_LANES channel tiles for the co tile
   uint z = gl_WorkGroupID.z + p.z_base;
+  uint co_units = STAGED ? staged_co_units() : p.co_tiles;
+  uint co_tile = z % co_units;
+  uint g = (z / co_units) % p.groups;
+  uint n = z / (co_units * p.groups);
   if (STAGED) {
-    // z: (n, g, unit of CO_LANES channel tiles)
-    uint units = staged_co_units();
-    main_staged(z / (units * p.groups), (z / units) % p.groups, (z % units) * CO_LANES);
+    main_staged(n, g, co_tile * CO_LANES);
     return;
   }
-  uint co_tile = z % p.co_tiles;
-  uint g = (z / p.co_tiles) % p.groups;
-  uint n = z / (p.co_tiles * p.groups);
   uint id = flat_invocation();
   uint tile = id % p.w_tiles;
   uint oh = id / p.w_tiles;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "op_case.hpp"
@@ -282,21 +283,13 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
     ASSERT_FALSE(ctx.ok());
     EXPECT_NE(ctx.status().message().find("999"), std::string::npos);
   }
-  {
-    ScopedEnv env("UPCONV_VULKAN_READS", "textures");
+  for (auto [name, bad] : {std::pair{"UPCONV_VULKAN_READS", "textures"}, std::pair{"UPCONV_VULKAN_STAGING", "local"}}) {
+    ScopedEnv env(name, bad);
     auto ctx = Context::create(o);
-    ASSERT_FALSE(ctx.ok());
+    ASSERT_FALSE(ctx.ok()) << name;
     EXPECT_EQ(ctx.status().code(), StatusCode::invalid_argument);
-    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_READS"), std::string::npos) << ctx.status().message();
-    EXPECT_NE(ctx.status().message().find("textures"), std::string::npos);
-  }
-  {
-    ScopedEnv env("UPCONV_VULKAN_STAGING", "local");
-    auto ctx = Context::create(o);
-    ASSERT_FALSE(ctx.ok());
-    EXPECT_EQ(ctx.status().code(), StatusCode::invalid_argument);
-    EXPECT_NE(ctx.status().message().find("UPCONV_VULKAN_STAGING"), std::string::npos) << ctx.status().message();
-    EXPECT_NE(ctx.status().message().find("local"), std::string::npos);
+    EXPECT_NE(ctx.status().message().find(name), std::string::npos) << ctx.status().message();
+    EXPECT_NE(ctx.status().message().find(bad), std::string::npos) << ctx.status().message();
   }
   {
     // The option wins over the environment.

@@ -77,24 +77,26 @@ bool env_flag(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
+/// A two-way switch from the environment: `fallback` where `name` is unset or empty, else whether
+/// it says `on` (or `off`); any other value is an invalid_argument naming the variable and value.
+Result<bool> env_switch(const char* name, const char* on, const char* off, bool fallback) {
+  const char* env = std::getenv(name);
+  const std::string v = env ? env : "";
+  if (v.empty()) return fallback;
+  if (v == on || v == off) return v == on;
+  return invalid_argument(std::string(name) + " is '" + v + "'; expected '" + on + "' or '" + off + "'");
+}
+
 /// Whether conv and pixel_shuffle shaders read through texel buffers on a device of this type (VulkanDevice::
 /// texel_reads). Measured on lavapipe only: GPUs keep the storage-buffer path until measured.
 Result<bool> use_texel_reads(VkPhysicalDeviceType type) {
-  const char* env = std::getenv("UPCONV_VULKAN_READS");
-  const std::string v = env ? env : "";
-  if (v.empty()) return type == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (v == "texel" || v == "buffer") return v == "texel";
-  return invalid_argument("UPCONV_VULKAN_READS is '" + v + "'; expected 'texel' or 'buffer'");
+  return env_switch("UPCONV_VULKAN_READS", "texel", "buffer", type == VK_PHYSICAL_DEVICE_TYPE_CPU);
 }
 
 /// Whether the conv shaders stage tiles in shared memory on a device of this type
 /// (VulkanDevice::shared_staging): on GPUs; UPCONV_VULKAN_STAGING=shared or =none overrides.
 Result<bool> use_shared_staging(VkPhysicalDeviceType type) {
-  const char* env = std::getenv("UPCONV_VULKAN_STAGING");
-  const std::string v = env ? env : "";
-  if (v.empty()) return type != VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (v == "shared" || v == "none") return v == "shared";
-  return invalid_argument("UPCONV_VULKAN_STAGING is '" + v + "'; expected 'shared' or 'none'");
+  return env_switch("UPCONV_VULKAN_STAGING", "shared", "none", type != VK_PHYSICAL_DEVICE_TYPE_CPU);
 }
 
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
