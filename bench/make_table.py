@@ -10,9 +10,11 @@ Run the benchmark with repetitions and keep the medians, e.g.
 Several files (separate runs) may be given: per case, the median over all their medians is used.
 "oneDNN NCHW" is the faster of oneDNN's two NCHW-in/NCHW-out variants (primitive on plain NCHW,
 or blocked primitive with the input and output reorders included); "ratio" is that time divided
-by upconv's (> 1: upconv is faster). % of peak: compute-bound layers against 250 GFLOP/s per
-thread (Zen 5, two 512-bit FMA per cycle), permutations against 38 GB/s copy bandwidth per thread
-(one core of this VM class cannot saturate DRAM on its own).
+by upconv's (> 1: upconv is faster). % of peak: compute-bound layers against the FMA peak that
+the run measured at that thread count ("machine/fma_peak/threads:N" cases; the VM's hosts differ in
+generation), or 250 GFLOP/s per thread (Zen 5, two 512-bit FMA per cycle) where a file has none;
+permutations against 38 GB/s copy bandwidth per thread (one core of this VM class cannot saturate
+DRAM on its own).
 """
 import json
 import statistics
@@ -31,8 +33,9 @@ GOAL_1T = {"dcgan_g2": 1.05, "dcgan_g4": 1.16, "unet_up": 1.19, "frame_up": 2.35
 
 
 def load(paths):
-    """{(library, layer, threads): [median ms, ...]} and {(layer, threads): counters of upconv}."""
-    times, counters, order = defaultdict(list), {}, []
+    """{(library, layer, threads): median ms}, {(layer, threads): counters of upconv}, the
+    (layer, threads) order, and {threads: measured FMA peak GFLOP/s}."""
+    times, counters, order, peaks = defaultdict(list), {}, [], defaultdict(list)
     for path in paths:
         with open(path) as f:
             data = json.load(f)
@@ -46,17 +49,24 @@ def load(paths):
             if len(parts) < 3 or not parts[2].startswith("threads:"):
                 continue  # e.g. upconv_vulkan/<layer>: GPU-timed, not part of the CPU table
             library, layer, threads = parts[0], parts[1], int(parts[2].split(":")[1])
+            if (library, layer) == ("machine", "fma_peak"):
+                peaks[threads].append(b["GFLOP/s"])
+                continue
             scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
             times[(library, layer, threads)].append(b["real_time"] * scale)
             if library == "upconv_cpu":
                 counters[(layer, threads)] = b
             if (layer, threads) not in order:
                 order.append((layer, threads))
-    return {k: statistics.median(v) for k, v in times.items()}, counters, order
+    return ({k: statistics.median(v) for k, v in times.items()}, counters, order,
+            {t: statistics.median(v) for t, v in peaks.items()})
 
 
 def main(paths):
-    times, counters, order = load(paths)
+    times, counters, order, peaks = load(paths)
+    for threads in sorted(peaks):
+        print(f"FMA peak measured at {threads} thread(s): {peaks[threads]:.0f} GFLOP/s")
+    print()
     print("| layer | threads | upconv ms | oneDNN NCHW ms | oneDNN blocked ms | ratio | upconv GFLOP/s or GB/s "
           "| % of peak | best peer ms (issue) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -73,7 +83,8 @@ def main(paths):
         rate, peak = "—", float("nan")
         if ours and flops:
             gflops = flops / (ours * 1e6)
-            rate, peak = f"{gflops:.0f} GFLOP/s", 100.0 * gflops / (PEAK_GFLOPS_PER_CORE * threads)
+            fma_peak = peaks.get(threads, PEAK_GFLOPS_PER_CORE * threads)
+            rate, peak = f"{gflops:.0f} GFLOP/s", 100.0 * gflops / fma_peak
         elif ours:
             gbps = nbytes / (ours * 1e6)
             rate, peak = f"{gbps:.1f} GB/s", 100.0 * gbps / (COPY_GBPS * threads)

@@ -7,6 +7,8 @@
 // creation, timed apart from the steady state), and max_rel_error against the reference (each
 // result is verified once, outside the timed loop; a wrong result fails the case).
 //
+// "machine/fma_peak/threads:N" measures the FMA peak of N threads (counter GFLOP/s), the
+// reference of make_table.py's "% of peak".
 // Flags besides Google Benchmark's own: --shapes=FILE[,FILE...] (default: the source tree's
 // bench/shapes.json and bench/memory_shapes.json), --threads=1,2 (thread counts), --pin (pin
 // upconv's worker threads).
@@ -15,6 +17,7 @@
 // --benchmark_report_aggregates_only=true for medians.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "bench/bench_core.hpp"
+#include "bench/fma_peak.hpp"
 #ifdef UPCONV_BENCH_ONEDNN
 #include "bench/onednn_peer.hpp"
 #endif
@@ -81,6 +85,22 @@ void bench_upconv(benchmark::State& state, LayerFixture* f, int threads, bool pi
   }
   set_work_counters(state, f->layer);
   state.counters["plan_ms"] = plan_ms;
+}
+
+// The machine's FMA peak on `threads` threads with the conv kernels' instructions, measured
+// here so that "% of peak" (bench/make_table.py) is against this host, not a nominal figure.
+// Counter "GFLOP/s": the median over the iterations (each a measurement of ~0.1 s).
+void bench_fma_peak(benchmark::State& state, int threads) {
+  std::vector<double> rates;
+  std::string isa;
+  for (auto _ : state) {
+    const FmaPeak peak = measure_fma_peak(threads, 0.1);
+    rates.push_back(peak.gflops);
+    isa = peak.isa;
+  }
+  std::sort(rates.begin(), rates.end());
+  state.counters["GFLOP/s"] = rates.empty() ? 0.0 : rates[rates.size() / 2];
+  state.SetLabel(isa);
 }
 
 // The Vulkan backend (the best device, lavapipe where it is the only one): iteration time is
@@ -178,6 +198,10 @@ int main(int argc, char** argv) {
 
   // Vulkan cases only where a Vulkan device exists (lavapipe counts when it is the only one).
   const bool have_vulkan = upconv::Context::create({.backend = upconv::BackendKind::vulkan}).ok();
+  for (int t : options->threads)
+    benchmark::RegisterBenchmark(("machine/fma_peak/threads:" + std::to_string(t)).c_str(), bench_fma_peak, t)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   std::vector<std::unique_ptr<LayerFixture>> fixtures;
   for (const Layer& layer : layers) {
     fixtures.push_back(std::make_unique<LayerFixture>(LayerFixture{layer, make_layer_data(layer), {}}));

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "bench/bench_core.hpp"
+#include "bench/fma_peak.hpp"
+#include "cpu/isa.hpp"
 #include "bench/json_reader.hpp"
 
 namespace upconv::bench {
@@ -166,6 +168,27 @@ TEST(BenchCoreTest, MedianTimerRunsAtLeastTheMinimum) {
   EXPECT_EQ(calls, 6);  // one warm-up
   EXPECT_TRUE(t.device_timed);
   EXPECT_DOUBLE_EQ(t.median_ms, 2.0);
+}
+
+// The FMA peak is "% of peak"'s reference: it must run the conv kernels' instructions (the ISA
+// UPCONV_CPU_ISA lowers them to) and count its work right: per thread at most 2 FLOPs x lanes x 2
+// FMA units x 6 GHz, at least one FMA of all lanes per 10 cycles at 1 GHz.
+TEST(BenchCoreTest, FmaPeakRunsTheKernelsIsaAndCountsItsWork) {
+  namespace cpu = upconv::detail::cpu;
+  if (!cpu::simd_kernels_available()) GTEST_SKIP() << "no x86 SIMD kernels in this build";
+  for (const cpu::Isa isa : cpu::available_isas()) {
+    ASSERT_EQ(setenv("UPCONV_CPU_ISA", cpu::isa_name(isa), 1), 0);
+    const FmaPeak peak = measure_fma_peak(1, 0.05);
+    EXPECT_EQ(peak.isa, cpu::isa_name(isa));
+    EXPECT_EQ(peak.threads, 1);
+    const double lanes = isa == cpu::Isa::avx512f ? 16 : isa == cpu::Isa::avx2 ? 8 : 4;
+    EXPECT_LT(peak.gflops, 2 * lanes * 2 * 6.0) << peak.isa;
+    EXPECT_GT(peak.gflops, 2 * lanes * 1.0 / 10) << peak.isa;
+  }
+  ASSERT_EQ(unsetenv("UPCONV_CPU_ISA"), 0);
+  const FmaPeak two = measure_fma_peak(2, 0.05);
+  EXPECT_EQ(two.threads, 2);
+  EXPECT_GT(two.gflops, 0.0);
 }
 
 }  // namespace

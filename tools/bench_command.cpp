@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/bench_core.hpp"
+#include "bench/fma_peak.hpp"
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
 
@@ -78,14 +80,15 @@ Result<BenchOptions> parse_options(std::span<const std::string> args) {
   return o;
 }
 
-double percent_of_peak(const bench::Layer& layer, const Row& row, BackendKind backend) {
+/// `fma_peak_gflops`: the FMA peak of all the context's threads, measured at the start of the run.
+double percent_of_peak(const bench::Layer& layer, const Row& row, BackendKind backend, double fma_peak_gflops) {
   if (backend != BackendKind::cpu || row.median_ms <= 0) return -1;
-  if (layer.is_conv()) return 100.0 * row.gflops / (bench::kPeakGflopsPerCore * row.threads);
+  if (layer.is_conv()) return 100.0 * row.gflops / fma_peak_gflops;
   // Memory-bound: on this VM class one core cannot saturate DRAM, so copy bandwidth is per core too.
   return 100.0 * row.gbps / (bench::kPeakCopyGBs * row.threads);
 }
 
-Row bench_layer(Context& ctx, const bench::Layer& layer, const BenchOptions& o) {
+Row bench_layer(Context& ctx, const bench::Layer& layer, const BenchOptions& o, double fma_peak_gflops) {
   Row row{.name = layer.name, .op = layer.op, .backend = to_string(ctx.backend()), .threads = ctx.num_threads()};
   const bench::LayerData data = bench::make_layer_data(layer);
   const auto t0 = std::chrono::steady_clock::now();
@@ -126,7 +129,7 @@ Row bench_layer(Context& ctx, const bench::Layer& layer, const BenchOptions& o) 
   row.device_timed = t.device_timed;
   row.gflops = bench::layer_flops(layer) / (t.median_ms * 1e6);
   row.gbps = bench::layer_bytes(layer) / (t.median_ms * 1e6);
-  row.percent_of_peak = percent_of_peak(layer, row, ctx.backend());
+  row.percent_of_peak = percent_of_peak(layer, row, ctx.backend(), fma_peak_gflops);
   return row;
 }
 
@@ -168,11 +171,14 @@ std::string json_number(double v) {
   return s.str();
 }
 
-Status write_json(const std::string& path, const Context& ctx, const std::string& shapes, const std::vector<Row>& rows) {
+Status write_json(const std::string& path, const Context& ctx, const std::string& shapes, const std::vector<Row>& rows,
+                  const bench::FmaPeak& peak) {
   std::ostringstream j;
   j << "{\n  \"machine\": {\"cpu\": " << json_string(bench::cpu_model_name())
     << ", \"backend\": " << json_string(ctx.description()) << ", \"threads\": " << ctx.num_threads()
-    << ", \"peak_gflops_per_core\": " << bench::kPeakGflopsPerCore << ", \"copy_gbps\": " << bench::kPeakCopyGBs
+    << ", \"fma_peak_gflops\": " << json_number(peak.gflops) << ", \"fma_peak_isa\": " << json_string(peak.isa)
+    << ", \"fma_peak_threads\": " << peak.threads << ", \"nominal_peak_gflops_per_core\": " << bench::kPeakGflopsPerCore
+    << ", \"copy_gbps\": " << bench::kPeakCopyGBs
     << "},\n  \"shapes_file\": " << json_string(shapes) << ",\n  \"results\": [";
   for (size_t k = 0; k < rows.size(); ++k) {
     const Row& r = rows[k];
@@ -228,21 +234,26 @@ int bench_command(std::span<const std::string> args) {
   std::cout << "upconv bench: " << ctx->description() << " on " << bench::cpu_model_name() << ", shapes "
             << options->shapes << "\n";
   std::cout << "layer          op               backend threads  median ms   GFLOP/s     GB/s  % peak   plan ms  max rel err\n";
+  // "% peak" of convolutions is against the FMA peak of this machine now, measured with the
+  // kernels' instructions on as many threads (hosts of a VM class differ in generation).
+  bench::FmaPeak peak{.gflops = 0.0, .isa = "none", .threads = ctx->num_threads()};
+  if (ctx->backend() == BackendKind::cpu) peak = bench::measure_fma_peak(ctx->num_threads());
+  if (peak.gflops <= 0) peak.gflops = bench::kPeakGflopsPerCore * ctx->num_threads();  // nominal
   std::vector<Row> rows;
   bool all_ok = true;
   for (const bench::Layer& layer : *layers) {
-    rows.push_back(bench_layer(*ctx, layer, *options));
+    rows.push_back(bench_layer(*ctx, layer, *options, peak.gflops));
     print_row(rows.back());
     all_ok = all_ok && rows.back().error.empty();
   }
   const bool any_device = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.device_timed; });
   std::cout << (any_device ? "d = device timestamps; others host wall-clock.\n"
                            : "Times are host wall-clock (the backend reports no device time).\n")
-            << "% peak: compute-bound layers vs " << bench::kPeakGflopsPerCore
-            << " GFLOP/s per thread (Zen 5 AVX-512 FMA), permutations vs " << bench::kPeakCopyGBs
-            << " GB/s copy bandwidth per thread; CPU only.\n";
+            << "% peak (CPU only): compute-bound layers vs the FMA peak measured before the layers ran ("
+            << std::fixed << std::setprecision(0) << peak.gflops << " GFLOP/s on " << peak.threads << " thread(s), "
+            << peak.isa << "), permutations vs " << bench::kPeakCopyGBs << " GB/s copy bandwidth per thread.\n";
   if (!options->json_path.empty())
-    if (Status s = write_json(options->json_path, *ctx, options->shapes, rows); !s.ok())
+    if (Status s = write_json(options->json_path, *ctx, options->shapes, rows, peak); !s.ok())
       return report_error("bench", s.message(), kExitFailure);
   if (!all_ok) return report_error("bench", "at least one layer FAILED (see the table above)", kExitFailure);
   return kExitOk;
