@@ -52,8 +52,9 @@ std::vector<std::string_view> available_permute_isas();
 
 /// This machine's last-level (L3) cache size in bytes (sysfs; 32 MiB where unknown). The
 /// permutation kernels write their output with streaming stores (no read-for-ownership, a third
-/// less DRAM traffic) when input and output together fill it; otherwise the output stays cached
-/// for the next layer. Measured on the 2-vCPU Zen 5 VM (32 MiB L3), ordinary vs streaming
+/// less DRAM traffic) when input and output together fill it (with several threads: a quarter
+/// more, see stream_output in permute_kernels.cpp); otherwise the output stays cached for the
+/// next layer. Measured on the 2-vCPU Zen 5 VM (32 MiB L3), ordinary vs streaming
 /// stores, 2 threads: nearest_x2 (4 + 16 MiB) 0.28-0.34 vs 0.59-0.63 ms (six interleaved runs),
 /// nails_x2 0.21-0.33 vs 0.35-0.49 ms; shuffle_x2 (16 + 16 MiB, streamed) 0.67-0.90 vs 0.58-0.70
 /// ms in the same runs, and 1 thread favoured streaming for it too (0.70-0.79 vs 0.89-1.79 ms).
