@@ -38,7 +38,7 @@ fi
 
 if [ -z "${UPCONV_QUICK:-}" ] && [ -x "$build_dir/bench/upconv_bench" ]; then
   echo "== benchmark: upconv vs oneDNN, same process, same layers (medians of 5; ratio > 1: upconv faster)"
-  "$build_dir/bench/upconv_bench" --benchmark_filter='^(upconv_cpu|onednn)' --benchmark_repetitions=5 \
+  "$build_dir/bench/upconv_bench" --benchmark_filter='^(machine|upconv_cpu|onednn)' --benchmark_repetitions=5 \
     --benchmark_report_aggregates_only=true --benchmark_out="$build_dir/bench_peers.json" \
     --benchmark_out_format=json >/dev/null
   python3 bench/make_table.py "$build_dir/bench_peers.json"
