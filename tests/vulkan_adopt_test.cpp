@@ -13,6 +13,7 @@
 
 #include "cpu/reference/reference.hpp"
 #include "op_case.hpp"
+#include "vulkan_test_device.hpp"
 #include "runtime/validate.hpp"
 #include "upconv/upconv.hpp"
 #include "volk.h"
@@ -64,9 +65,9 @@ class Engine {
     for (VkPhysicalDevice d : devices) {
       VkPhysicalDeviceProperties props;
       vkGetPhysicalDeviceProperties(d, &props);
-      if (std::string(props.deviceName).find("llvmpipe") != std::string::npos) physical = d;
+      if (testing::is_vulkan_test_device(props.deviceName)) physical = d;
     }
-    ASSERT_NE(physical, VK_NULL_HANDLE) << "lavapipe (mesa-vulkan-drivers) must be installed";
+    ASSERT_NE(physical, VK_NULL_HANDLE) << testing::vulkan_test_device() << " must be installed (lavapipe: mesa-vulkan-drivers)";
     vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nullptr);
     std::vector<VkQueueFamilyProperties> families(count);
     vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
@@ -273,7 +274,7 @@ TEST(VulkanAdopt, RecordsUpconvOpsBetweenTheEnginesOwnCommands) {
     // side by side with the adopted one.
     ContextOptions own_options;
     own_options.backend = BackendKind::vulkan;
-    own_options.vulkan_device = "llvmpipe";
+    own_options.vulkan_device = testing::vulkan_test_device();
     own_options.vulkan_validation = true;
     auto own = Context::create(own_options);
     ASSERT_TRUE(own.ok()) << own.status().to_string();

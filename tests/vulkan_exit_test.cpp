@@ -11,6 +11,7 @@
 #endif
 
 #include "upconv/upconv.hpp"
+#include "vulkan_test_device.hpp"
 
 namespace upconv {
 namespace {
@@ -33,7 +34,7 @@ TEST(VulkanExit, ContextAndPlanInGlobalsOutliveTheDriver) {
 #endif
   ContextOptions o;
   o.backend = BackendKind::vulkan;
-  o.vulkan_device = "llvmpipe";
+  o.vulkan_device = testing::vulkan_test_device();
   o.vulkan_validation = true;
   auto& g_context = global_context();
   auto ctx = Context::create(o);

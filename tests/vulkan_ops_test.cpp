@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "op_case.hpp"
+#include "vulkan_test_device.hpp"
 #include "runtime/vulkan/vk_backend_access.hpp"
 #include "runtime/vulkan/vk_device.hpp"
 #include "upconv/upconv.hpp"
@@ -61,12 +62,12 @@ Context& context(Precision precision) {
   if (!slot) {
     ContextOptions o;
     o.backend = BackendKind::vulkan;
-    o.vulkan_device = "llvmpipe";
+    o.vulkan_device = testing::vulkan_test_device();
     o.vulkan_validation = true;
     o.precision = precision;
     auto ctx = Context::create(o);
     if (!ctx.ok()) {
-      ADD_FAILURE() << "Vulkan lavapipe context (" << to_string(precision)
+      ADD_FAILURE() << "Vulkan context on " << testing::vulkan_test_device() << " (" << to_string(precision)
                     << "): " << ctx.status().to_string();
       std::abort();  // every test needs it; the failure above says why
     }
@@ -114,7 +115,9 @@ void check_all(const std::vector<OpCase>& cases, bool fp16 = true) {
 TEST(VulkanOps, SubgroupUseFollowsTheDeviceAndTheEnvironment) {
   auto* dev = detail::vk::device_of(context(Precision::fp32));
   ASSERT_NE(dev, nullptr);
-  EXPECT_TRUE(dev->properties().subgroup_ballot) << "lavapipe reports subgroup ballot in compute shaders";
+  if (testing::vulkan_test_device_is_lavapipe()) {
+    EXPECT_TRUE(dev->properties().subgroup_ballot) << "lavapipe reports subgroup ballot in compute shaders";
+  }
   const char* off = std::getenv("UPCONV_VULKAN_NO_SUBGROUPS");
   const bool forced_off = off && *off && std::string(off) != "0";
   EXPECT_EQ(dev->subgroup_broadcast(), dev->properties().subgroup_ballot && !forced_off);
@@ -131,7 +134,7 @@ TEST(VulkanOps, WeightPathFollowsTheDeviceAndTheEnvironment) {
   const char* env = std::getenv("UPCONV_VULKAN_READS");
   const std::string choice = env ? env : "";
   const bool cpu_type = dev->properties().core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  EXPECT_TRUE(cpu_type) << "the tests run on lavapipe";
+  if (testing::vulkan_test_device_is_lavapipe()) EXPECT_TRUE(cpu_type) << "lavapipe is a CPU-type device";
   EXPECT_EQ(dev->texel_reads(), choice == "texel" || (choice.empty() && cpu_type));
 }
 

@@ -15,6 +15,7 @@
 #include "runtime/vulkan/vk_device.hpp"
 #include "runtime/vulkan/vk_pipelines.hpp"
 #include "upconv/upconv.hpp"
+#include "vulkan_test_device.hpp"
 
 namespace upconv {
 namespace {
@@ -35,7 +36,7 @@ class VulkanPipelineCache : public ::testing::Test {
   ContextOptions options() const {
     ContextOptions o;
     o.backend = BackendKind::vulkan;
-    o.vulkan_device = "llvmpipe";
+    o.vulkan_device = testing::vulkan_test_device();
     o.vulkan_validation = true;
     o.pipeline_cache_path = path_;
     return o;

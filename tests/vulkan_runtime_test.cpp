@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "op_case.hpp"
+#include "vulkan_test_device.hpp"
 #include "runtime/vulkan/vk_backend_access.hpp"
 #include "runtime/vulkan/vk_device.hpp"
 #include "runtime/vulkan/vk_memory.hpp"
@@ -25,21 +26,21 @@ namespace {
 
 using testing::OpCase;
 
-/// Options that select lavapipe explicitly with validation on.
-ContextOptions lavapipe_options(Precision precision = Precision::fp32) {
+/// Options that select the device under test (lavapipe in CI) explicitly with validation on.
+ContextOptions test_device_options(Precision precision = Precision::fp32) {
   ContextOptions o;
   o.backend = BackendKind::vulkan;
-  o.vulkan_device = "llvmpipe";
+  o.vulkan_device = testing::vulkan_test_device();
   o.vulkan_validation = true;
   o.precision = precision;
   return o;
 }
 
-/// Creates a lavapipe context or fails the test with the Status.
-Context lavapipe_context(Precision precision = Precision::fp32) {
-  auto ctx = Context::create(lavapipe_options(precision));
+/// Creates a context on the device under test or fails the test with the Status.
+Context test_device_context(Precision precision = Precision::fp32) {
+  auto ctx = Context::create(test_device_options(precision));
   if (!ctx.ok()) {
-    ADD_FAILURE() << "lavapipe context: " << ctx.status().to_string();
+    ADD_FAILURE() << testing::vulkan_test_device() << " context: " << ctx.status().to_string();
     std::abort();  // nothing below can run; the failure above says why
   }
   return std::move(ctx).value();
@@ -73,9 +74,9 @@ class ScopedEnv {
 };
 
 TEST(VulkanRuntime, CreatesLavapipeContextWithValidation) {
-  Context ctx = lavapipe_context();
+  Context ctx = test_device_context();
   EXPECT_EQ(ctx.backend(), BackendKind::vulkan);
-  EXPECT_NE(ctx.description().find("llvmpipe"), std::string::npos) << ctx.description();
+  EXPECT_TRUE(testing::is_vulkan_test_device(ctx.description())) << ctx.description();
   auto* dev = detail::vk::device_of(ctx);
   ASSERT_NE(dev, nullptr);
   EXPECT_FALSE(dev->adopted());
@@ -83,7 +84,7 @@ TEST(VulkanRuntime, CreatesLavapipeContextWithValidation) {
 }
 
 TEST(VulkanRuntime, RunMatchesReferenceAndMeasuresDeviceTime) {
-  Context ctx = lavapipe_context();
+  Context ctx = test_device_context();
   EXPECT_TRUE(OpCase::pixel_shuffle().batch(2).channels(12).input(5, 7).factor(2).seed(1).check(ctx));
   // A second, larger input through the same plan grows the reused buffers.
   PixelShuffleParams p;
@@ -126,7 +127,7 @@ TEST(VulkanRuntime, ConvRunsOverChangingInputSizesMatchTheCpu) {
   for (int64_t i = 0; i < b.size(); ++i) b.data()[i] = 0.1f * static_cast<float>(i);
   for (Precision precision : {Precision::fp32, Precision::fp16}) {
     SCOPED_TRACE(precision == Precision::fp16 ? "fp16" : "fp32");
-    Context ctx = lavapipe_context(precision);
+    Context ctx = test_device_context(precision);
     auto plan = make_conv_transpose(ctx, p, w, &b);
     auto ref = make_conv_transpose(*cpu, p, w, &b);
     ASSERT_TRUE(plan.ok() && ref.ok());
@@ -147,7 +148,7 @@ TEST(VulkanRuntime, ConvRunsOverChangingInputSizesMatchTheCpu) {
 }
 
 TEST(VulkanRuntime, Fp16StorageRoundsOnlyToHalfPrecision) {
-  Context ctx = lavapipe_context(Precision::fp16);
+  Context ctx = test_device_context(Precision::fp16);
   auto precision = vulkan_storage_precision(ctx);
   ASSERT_TRUE(precision.ok());
   EXPECT_EQ(*precision, Precision::fp16) << "lavapipe has storageBuffer16BitAccess";
@@ -173,8 +174,8 @@ TEST(VulkanRuntime, Fp16StorageRoundsOnlyToHalfPrecision) {
 }
 
 TEST(VulkanRuntime, TwoContextsSideBySide) {
-  Context a = lavapipe_context();
-  Context b = lavapipe_context(Precision::fp16);
+  Context a = test_device_context();
+  Context b = test_device_context(Precision::fp16);
   PixelShuffleParams p;
   auto plan_a = make_pixel_unshuffle(a, p);
   auto plan_b = make_pixel_unshuffle(b, p);
@@ -195,7 +196,7 @@ TEST(VulkanRuntime, TwoContextsSideBySide) {
 }
 
 TEST(VulkanRuntime, FewMemoryBlocksForManyPlans) {
-  Context ctx = lavapipe_context();
+  Context ctx = test_device_context();
   std::vector<Plan> plans;
   for (int i = 0; i < 24; ++i) {
     PixelShuffleParams p;
@@ -355,7 +356,7 @@ namespace upconv {
 namespace {
 
 TEST(VulkanValidation, LayerMessagesBecomeAFailedStatusOfTheNextCall) {
-  Context ctx = lavapipe_context();
+  Context ctx = test_device_context();
   PixelShuffleParams p;
   auto plan = make_pixel_shuffle(ctx, p);
   ASSERT_TRUE(plan.ok());
@@ -406,7 +407,7 @@ namespace upconv {
 namespace {
 
 TEST(VulkanRuntime, DistinctPlansRunConcurrentlyOnOneContext) {
-  Context ctx = lavapipe_context();
+  Context ctx = test_device_context();
   constexpr int kThreads = 4;
   std::vector<Plan> plans;
   for (int t = 0; t < kThreads; ++t) {

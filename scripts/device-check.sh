@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The Vulkan tests and benchmarks on a machine with a real GPU (the workplace's lent device
+# machine; never CI, which has lavapipe only). Runs from the repository root with the bundle of
+# scripts/device-bundle.sh in .devrun/ and, for the loader, the .deb files of the device tool's
+# README in .gl/. Logs and JSON go to $OUT (default /tmp/device-check; seven files, within the
+# tool's eight); the summary is printed last.
+#   UPCONV_TEST_VULKAN_DEVICE=NVIDIA bash scripts/device-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-/tmp/device-check}"
+mkdir -p "$out"
+bin="$PWD/.devrun/bin"
+export UPCONV_TEST_VULKAN_DEVICE="${UPCONV_TEST_VULKAN_DEVICE:-NVIDIA}"
+summary="$out/summary.txt"
+: > "$summary"
+note() { echo "$*" | tee -a "$summary"; }
+
+# Loader: the Debian packages unpack over / (the device tool's README recipe) where none is.
+if ! ldconfig -p | grep -q 'libvulkan.so.1 ' && ls .gl/*.deb >/dev/null 2>&1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -e "$icd" ]; then export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"; fi
+export VK_LAYER_PATH="$PWD/.devrun/layer"
+# The test binaries read their data from the checkout they were built in.
+source_root="$(cat .devrun/source_root)"
+if [ ! -e "$source_root/tests/data" ]; then
+  mkdir -p "$(dirname "$source_root")" && ln -sfn "$PWD" "$source_root"
+fi
+note "=== $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null)"
+"$bin/upconv" info 2>&1 | tee -a "$summary"
+
+# One line per test run in the summary; each run's whole output in tests.log.
+run_test() {  # <label> <timeout s> <env...> -- <command...>
+  local label="$1" limit="$2"; shift 2
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  local log="$out/t_$label.log" start=$SECONDS status
+  env "${envs[@]}" timeout "$limit" "$@" > "$log" 2>&1
+  status=$?
+  local tail_line
+  tail_line="$(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran' "$log" | tr '\n' ' ')"
+  echo "$label rc=$status $((SECONDS - start))s $tail_line" >> "$out/results.txt"
+}
+: > "$out/results.txt"
+conv='VulkanOps.Subgroup*:VulkanOps.WeightPath*:VulkanOps.Staging*:VulkanOps.Conv*:VulkanOps.EveryActivation*:VulkanOps.RandomConvSweep*'
+tmp_examples="$(mktemp -d)"
+(
+  run_test ops_default 200 UPCONV_X=1 -- "$bin/vulkan_ops_test"
+  run_test golden_default 90 UPCONV_X=1 -- "$bin/golden_test" --gtest_filter='GoldenVulkan.*'
+) &
+(
+  run_test ops_register_path 200 UPCONV_VULKAN_STAGING=none -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  run_test golden_register_path 90 UPCONV_VULKAN_STAGING=none -- "$bin/golden_test" --gtest_filter='GoldenVulkan.*'
+) &
+(
+  run_test ops_texel_reads 200 UPCONV_VULKAN_READS=texel -- "$bin/vulkan_ops_test" --gtest_filter="$conv:VulkanOps.PixelShuffle*:VulkanOps.RandomCopySweep*"
+  run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+) &
+(
+  # VulkanDeviceChoice tests need lavapipe beside the GPU; the device has the GPU alone.
+  run_test runtime 200 UPCONV_X=1 -- "$bin/vulkan_runtime_test" --gtest_filter='-VulkanDeviceChoice.*'
+  run_test pipeline_cache 120 UPCONV_X=1 -- "$bin/vulkan_pipeline_cache_test"
+  run_test half 120 UPCONV_X=1 -- "$bin/vulkan_half_test"
+  run_test exit 120 UPCONV_X=1 -- "$bin/vulkan_exit_test"
+  run_test adopt 120 UPCONV_X=1 -- "$bin/vulkan_adopt_test"
+  run_test dispatch_plan 120 UPCONV_X=1 -- "$bin/vulkan_dispatch_plan_test"
+  run_test c_api 120 UPCONV_X=1 -- "$bin/c_api_vulkan_smoke"
+  run_test engine_embedding 120 UPCONV_DEVICE="$UPCONV_TEST_VULKAN_DEVICE" UPCONV_VALIDATION=1 -- "$bin/engine_embedding"
+  (cd "$tmp_examples" && run_test image_upsample 120 UPCONV_DEVICE="$UPCONV_TEST_VULKAN_DEVICE" UPCONV_VALIDATION=1 -- \
+     bash -c "'$bin/image_upsample' --backend cpu --factor 2 --output x2.ppm && '$bin/image_upsample' --backend vulkan --factor 3 --input x2.ppm --output vk.ppm")
+) &
+wait
+tee -a "$summary" < "$out/results.txt"
+rm -f "$out/results.txt"
+for f in "$out"/t_*.log; do echo "##### $f"; cat "$f"; done > "$out/tests.log"
+rm -f "$out"/t_*.log
+grep -E '^\[  FAILED  \]|Failure|error:' "$out/tests.log" | head -n 40 | tee -a "$summary"
+
+# Benchmarks: GPU timestamps, every result checked against the CPU reference by `upconv bench`.
+shapes=.devrun/all_shapes.json
+bench() {  # <label> <env...> -- <args...>
+  local label="$1"; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  env "${envs[@]}" timeout 90 "$bin/upconv" bench --backend vulkan --shapes "$shapes" --json "$out/vk_$label.json" "$@" \
+    > "$out/bench_$label.txt" 2>&1
+  echo "bench $label rc=$?" | tee -a "$summary"
+}
+bench fp32 UPCONV_X=1 --
+bench fp16 UPCONV_X=1 -- --precision fp16
+bench fp32_register UPCONV_VULKAN_STAGING=none --
+cat "$out"/bench_*.txt > "$out/bench.txt"; rm -f "$out"/bench_*.txt
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  timeout 90 python3 bench/torch_gpu_peer.py --json "$out/torch.json" bench/shapes.json bench/memory_shapes.json \
+    >> "$out/bench.txt" 2>&1
+  echo "torch peer rc=$?" | tee -a "$summary"
+fi
+python3 - "$out" <<'PY' | tee -a "$summary"
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    p = os.path.join(out, name)
+    return {r["name"] + "/" + r.get("precision", ""): r for r in json.load(open(p))["results"]} if os.path.exists(p) else {}
+vk = {k: load(f"vk_{k}.json") for k in ("fp32", "fp16", "fp32_register")}
+torch = load("torch.json")
+names = [k.split("/")[0] for k in vk["fp32"]]
+print(f"{'layer':12s} {'vk fp32':>9s} {'vk reg':>9s} {'vk fp16':>9s} {'torch32':>9s} {'torch16':>9s}  (ms)")
+for n in names:
+    def ms(d, key):
+        r = d.get(key)
+        return f"{r['median_ms']:9.4f}" if r else f"{'-':>9s}"
+    print(f"{n:12s} {ms(vk['fp32'], n + '/')} {ms(vk['fp32_register'], n + '/')} {ms(vk['fp16'], n + '/')} "
+          f"{ms(torch, n + '/fp32')} {ms(torch, n + '/fp16')}")
+PY
