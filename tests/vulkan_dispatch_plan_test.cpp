@@ -205,17 +205,19 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
                                      {dcgan, {2, 512, 4, 4}},
                                      {depthwise, {2, 32, 9, 37}},   {strided, {1, 3, 50, 71}},
                                      {wavenet, {1, 64, 1, 16000}}};
+  for (uint64_t target_lanes : {0ull, 65536ull, 1ull << 40})
   for (uint32_t shared_memory : {16384u, 49152u, 4096u}) {
     DeviceCaps caps;
     caps.subgroup_size = 32;
     caps.subgroup_broadcast = caps.weight_texels = caps.input_texels = true;
     caps.shared_staging = true;
     caps.max_shared_memory = shared_memory;
+    caps.staged_target_lanes = target_lanes;
     for (const Layer& l : layers) {
       const ConvDesc& d = l.desc;
       SCOPED_TRACE(std::string(d.transposed ? "conv_transpose" : "conv") + " k " + std::to_string(d.kw) +
                    " s " + std::to_string(d.stride_w) + " d " + std::to_string(d.dil_w) + ", shared memory " +
-                   std::to_string(shared_memory));
+                   std::to_string(shared_memory) + ", target lanes " + std::to_string(target_lanes));
       const Dims4 out = d.output_dims(l.in);
       auto plan = plan_dispatches(d, l.in, out, caps);
       ASSERT_TRUE(plan.ok()) << plan.status().to_string();
@@ -275,6 +277,44 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
   auto registers = plan_dispatches(aspp, Dims4{1, 256, 64, 64}, Dims4{1, 256, 64, 64}, caps);
   ASSERT_TRUE(registers.ok());
   EXPECT_EQ(spec_of(registers->front(), 20), 0u);
+}
+
+// Staged launches of few outputs give each lane fewer positions, down to 16 accumulators (4
+// positions for 1-2 channel tiles), until the launch has caps.staged_target_lanes lanes; the
+// channel tile (the packed weights' layout) never changes.
+TEST(VulkanDispatchPlan, ConvStagingShrinksPositionsPerLaneToFillTheDevice) {
+  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
+                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
+  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  ConvDesc fsrcnn{.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3,
+                  .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
+  ConvDesc frame{.transposed = true, .c_in = 16, .c_out = 8, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  struct Expect {
+    ConvDesc desc;
+    Dims4 in;
+    uint32_t co_tile, pos_none, pos_gpu;
+  };
+  // 65536 outputs (dcgan_g2): 16 x 1 gives 4096 lanes, the fewest accumulators allowed; aspp_d12's
+  // 2^20 outputs reach 65536 lanes at 16 x 1; frame_up's 4.1 M at 8 x 4; fsrcnn_x3 stops at 1 x 4.
+  for (const Expect& e : {Expect{dcgan, {1, 512, 8, 8}, 16, 4, 1}, Expect{aspp, {1, 256, 64, 64}, 16, 4, 1},
+                          Expect{frame, {1, 16, 270, 480}, 8, 8, 4}, Expect{fsrcnn, {1, 56, 96, 96}, 1, 16, 4},
+                          Expect{dcgan, {64, 512, 32, 32}, 16, 4, 4}}) {
+    SCOPED_TRACE("c_in " + std::to_string(e.desc.c_in) + " n " + std::to_string(e.in.n));
+    for (uint64_t target : {0ull, 65536ull}) {
+      DeviceCaps caps;
+      caps.shared_staging = true;
+      caps.max_shared_memory = 49152;
+      caps.staged_target_lanes = target;
+      auto plan = plan_dispatches(e.desc, e.in, e.desc.output_dims(e.in), caps);
+      ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+      ASSERT_EQ(spec_of(plan->front(), 20), 1u);
+      EXPECT_EQ(spec_of(plan->front(), 9), e.co_tile);
+      EXPECT_EQ(spec_of(plan->front(), 10), target ? e.pos_gpu : e.pos_none) << "target " << target;
+      EXPECT_EQ(packed_weight_count(e.desc, caps), packed_weight_count(e.desc, DeviceCaps{.shared_staging = true}));
+    }
+  }
 }
 
 // max_unpool2d: the one-pass gather (PASS 3) only where the runtime found every index in its

@@ -134,7 +134,9 @@ TEST(VulkanOps, WeightPathFollowsTheDeviceAndTheEnvironment) {
   const char* env = std::getenv("UPCONV_VULKAN_READS");
   const std::string choice = env ? env : "";
   const bool cpu_type = dev->properties().core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
-  if (testing::vulkan_test_device_is_lavapipe()) EXPECT_TRUE(cpu_type) << "lavapipe is a CPU-type device";
+  if (testing::vulkan_test_device_is_lavapipe()) {
+    EXPECT_TRUE(cpu_type) << "lavapipe is a CPU-type device";
+  }
   EXPECT_EQ(dev->texel_reads(), choice == "texel" || (choice.empty() && cpu_type));
 }
 
@@ -151,6 +153,10 @@ TEST(VulkanOps, StagingFollowsTheDeviceAndTheEnvironment) {
   if (std::getenv("UPCONV_TEST_EXPECT_SHARED_STAGING")) {
     EXPECT_TRUE(dev->shared_staging());
   }
+  // Lanes a staged launch aims for (smaller register tiles below it): the
+  // VulkanOpsSharedStagingSmallTiles run sets a count no test layer reaches.
+  const char* lanes = std::getenv("UPCONV_VULKAN_STAGED_LANES");
+  EXPECT_EQ(dev->staged_target_lanes(), lanes ? std::strtoull(lanes, nullptr, 10) : cpu_type ? 0u : 65536u);
 }
 
 // ---------------------------------------------------------------------------------------------

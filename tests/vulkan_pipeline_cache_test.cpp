@@ -3,6 +3,7 @@
 // header, never an error).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
@@ -78,7 +79,8 @@ class VulkanPipelineCache : public ::testing::Test {
 TEST_F(VulkanPipelineCache, RoundTripThroughTheFile) {
   EXPECT_FALSE(use_context()) << "no file yet";
   const auto saved = file();
-  ASSERT_GE(saved.size(), 32u) << "the cache was not saved to " << path_;
+  ASSERT_GE(saved.size(), 24u + 32u) << "the cache was not saved to " << path_;
+  EXPECT_FALSE(detail::vk::unseal_pipeline_cache(saved).empty()) << "the file is not one sealed blob";
   EXPECT_FALSE(fs::exists(path_ + ".tmp"));
   EXPECT_TRUE(use_context()) << "the saved cache was not loaded";
 }
@@ -92,31 +94,63 @@ TEST_F(VulkanPipelineCache, GarbageFileIsIgnored) {
   EXPECT_TRUE(use_context()) << "the garbage was replaced by a valid cache";
 }
 
-TEST_F(VulkanPipelineCache, TruncatedFilesAreIgnoredOrAccepted) {
+// A file cut anywhere, in upconv's envelope, the driver's header or its payload, is rejected
+// before the driver sees it (the NVIDIA driver reports a payload cut short through the
+// validation layer, which fails the context), and replaced by a whole one.
+TEST_F(VulkanPipelineCache, TruncatedFilesAreIgnored) {
   EXPECT_FALSE(use_context());
   const auto valid = file();
-  ASSERT_GE(valid.size(), 32u);
-  // Cut inside the header: rejected before the driver sees it.
-  for (size_t cut : {size_t{0}, size_t{4}, size_t{20}, size_t{31}}) {
+  ASSERT_GE(valid.size(), 24u + 32u);
+  for (size_t cut : {size_t{0}, size_t{4}, size_t{23}, size_t{24 + 20}, size_t{24 + 31}, valid.size() / 2,
+                     valid.size() - 1}) {
     write({valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(cut)});
     EXPECT_FALSE(use_context()) << "cut at " << cut;
   }
-  // Cut after the header: the driver validates its own payload; either way the context works.
-  write({valid.begin(), valid.begin() + static_cast<std::ptrdiff_t>(valid.size() / 2)});
-  use_context();
+  EXPECT_TRUE(use_context()) << "the cut file was replaced by a whole one";
 }
 
+// A damaged byte anywhere in the driver's blob fails the hash.
+TEST_F(VulkanPipelineCache, DamagedPayloadIsIgnored) {
+  EXPECT_FALSE(use_context());
+  auto damaged = file();
+  damaged[damaged.size() - 1] ^= 0x40;
+  write(damaged);
+  EXPECT_FALSE(use_context());
+  EXPECT_TRUE(use_context());
+}
+
+// An intact file whose blob comes from another device or driver (its Vulkan header differs) is
+// ignored too.
 TEST_F(VulkanPipelineCache, ForeignDeviceHeaderIsIgnored) {
   EXPECT_FALSE(use_context());
-  auto foreign = file();
-  ASSERT_GE(foreign.size(), 32u);
-  foreign[8] ^= 0xff;  // vendor ID
-  write(foreign);
-  EXPECT_FALSE(use_context());
-  foreign = file();
-  foreign[20] ^= 0x01;  // pipelineCacheUUID
-  write(foreign);
-  EXPECT_FALSE(use_context());
+  const auto sealed = file();
+  const auto blob = detail::vk::unseal_pipeline_cache(sealed);
+  ASSERT_GE(blob.size(), 32u) << "the saved file is not a sealed cache";
+  for (size_t at : {size_t{8} /* vendor ID */, size_t{20} /* pipelineCacheUUID */}) {
+    std::vector<uint8_t> foreign(blob.begin(), blob.end());
+    foreign[at] ^= 0x01;
+    write(detail::vk::seal_pipeline_cache(foreign));
+    EXPECT_FALSE(use_context()) << "byte " << at;
+  }
+}
+
+TEST(VulkanPipelineCacheFile, SealedBlobsRoundTripAndAnyCutOrFlipIsRejected) {
+  std::vector<uint8_t> blob(100);
+  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<uint8_t>(i * 37 + 1);
+  const auto sealed = detail::vk::seal_pipeline_cache(blob);
+  ASSERT_EQ(sealed.size(), blob.size() + 24);
+  const auto back = detail::vk::unseal_pipeline_cache(sealed);
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), blob.begin(), blob.end()));
+  for (size_t cut = 0; cut < sealed.size(); ++cut)
+    EXPECT_TRUE(detail::vk::unseal_pipeline_cache({sealed.data(), cut}).empty()) << "cut at " << cut;
+  for (size_t at = 0; at < sealed.size(); ++at) {
+    auto flipped = sealed;
+    flipped[at] ^= 0x10;
+    EXPECT_TRUE(detail::vk::unseal_pipeline_cache(flipped).empty()) << "byte " << at;
+  }
+  auto longer = sealed;
+  longer.push_back(0);
+  EXPECT_TRUE(detail::vk::unseal_pipeline_cache(longer).empty()) << "a byte appended";
 }
 
 TEST(VulkanPipelineCacheHeader, ChecksEveryField) {

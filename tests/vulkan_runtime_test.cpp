@@ -284,7 +284,9 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
     ASSERT_FALSE(ctx.ok());
     EXPECT_NE(ctx.status().message().find("999"), std::string::npos);
   }
-  for (auto [name, bad] : {std::pair{"UPCONV_VULKAN_READS", "textures"}, std::pair{"UPCONV_VULKAN_STAGING", "local"}}) {
+  for (auto [name, bad] : {std::pair{"UPCONV_VULKAN_READS", "textures"}, std::pair{"UPCONV_VULKAN_STAGING", "local"},
+                           std::pair{"UPCONV_VULKAN_STAGED_LANES", "many"}, std::pair{"UPCONV_VULKAN_STAGED_LANES", "-1"},
+                           std::pair{"UPCONV_VULKAN_STAGED_LANES", "64k"}}) {
     ScopedEnv env(name, bad);
     auto ctx = Context::create(o);
     ASSERT_FALSE(ctx.ok()) << name;

@@ -222,6 +222,20 @@ constexpr uint32_t kStagedMaxChunk = 16;
 // Workgroups of up to 64 lanes: the spatial block first (lanes_x along W, then rows), channel
 // tiles fill what a small block leaves. To fit the budget the channel chunk shrinks first, then
 // the channel tiles, the rows and the lanes along W.
+// Positions per lane of a staged launch with `outputs` outputs (every channel tile, phase and
+// batch item): halved from the largest tile while the launch has fewer lanes than
+// caps.staged_target_lanes, down to 16 accumulators per lane (4 positions for tiles of 1-2
+// channels, which load one input value per multiply-add at any size). Fewer positions per lane
+// read more shared memory per multiply-add (16 x 1: one input value and four weight vec4s per 16,
+// against 16 x 4: four and four per 64), but a launch of a few thousand lanes leaves most of a
+// GPU idle: dcgan_g2 (65536 outputs) took 1024 lanes of 64 accumulators.
+uint32_t staged_pos_tile(const ConvTiles& t, uint64_t outputs, const DeviceCaps& caps) {
+  uint32_t pos = t.pos_tile;
+  const uint32_t min_pos = t.co_tile >= 4 ? std::max(1u, 16u / t.co_tile) : 4u;
+  while (pos > min_pos && outputs / (uint64_t(t.co_tile) * pos) < caps.staged_target_lanes) pos /= 2;
+  return pos;
+}
+
 std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
                                          uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
@@ -268,13 +282,18 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
 
 Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, const Dims4& out,
                                         const DeviceCaps& caps) {
-  const ConvTiles t = choose_tiles(d, caps);
+  ConvTiles t = choose_tiles(d, caps);
   const uint32_t co_tiles = static_cast<uint32_t>(t.cout_pg_padded / t.co_tile);
   // Output rows and positions per row of one launch (per stride phase for conv_transpose).
   const uint32_t rows = d.transposed ? ceil_div(out.h, d.stride_h) : static_cast<uint32_t>(out.h);
   const uint32_t positions = d.transposed ? ceil_div(out.w, d.stride_w) : static_cast<uint32_t>(out.w);
-  const std::optional<StagedTiles> staged =
-      caps.shared_staging ? choose_staged(d, t, co_tiles, rows, positions, caps) : std::nullopt;
+  std::optional<StagedTiles> staged;
+  if (caps.shared_staging) {
+    ConvTiles small = t;
+    small.pos_tile = staged_pos_tile(t, uint64_t(out.n) * d.groups * t.cout_pg_padded * out.h * out.w, caps);
+    staged = choose_staged(d, small, co_tiles, rows, positions, caps);
+    if (staged) t = small;  // else the register path, with its own tiles
+  }
   Dispatch disp;
   disp.shader = d.transposed ? ShaderId::conv_transpose : ShaderId::conv;
   // Outputs as vec4 stores (Y_VEC4) where a tile's positions are consecutive and its groups of 4

@@ -71,6 +71,10 @@ struct DeviceCaps {
   // conv_staged.glsl) wherever they fit max_shared_memory; texel reads, subgroup weight sharing
   // and vec4 stores are then off for those launches.
   bool shared_staging = false;
+  // Lanes a staged conv launch aims for: where it would have fewer, its lanes take fewer output
+  // positions each (down to 16 accumulators, or 4 positions for tiles of under 4 channels),
+  // so that a GPU has enough lanes in flight to hide its latencies. 0 keeps the largest tiles.
+  uint64_t staged_target_lanes = 0;
   // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
   // runtime checked while uploading them; with windows that tile the plane one gather pass
   // replaces the zero-fill / scatter / resolve passes.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -97,6 +98,23 @@ Result<bool> use_texel_reads(VkPhysicalDeviceType type) {
 /// (VulkanDevice::shared_staging): on GPUs; UPCONV_VULKAN_STAGING=shared or =none overrides.
 Result<bool> use_shared_staging(VkPhysicalDeviceType type) {
   return env_switch("UPCONV_VULKAN_STAGING", "shared", "none", type != VK_PHYSICAL_DEVICE_TYPE_CPU);
+}
+
+/// Lanes a staged conv launch aims for on a device of this type (VulkanDevice::
+/// staged_target_lanes): 65536 on GPUs (an H200 runs 132 x 2048 lanes at once; half a thousand
+/// per compute unit is where launches there stopped starving), 0 on CPU-type devices, whose
+/// lanes are SIMD lanes of a few threads. UPCONV_VULKAN_STAGED_LANES=<count> overrides (tests
+/// run the smallest tiles on lavapipe with it).
+Result<uint64_t> target_lanes_for(VkPhysicalDeviceType type) {
+  const char* env = std::getenv("UPCONV_VULKAN_STAGED_LANES");
+  const std::string v = env ? env : "";
+  if (v.empty()) return uint64_t{type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0u : 65536u};
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (errno != 0 || end == v.c_str() || *end != '\0' || v[0] == '-')
+    return invalid_argument("UPCONV_VULKAN_STAGED_LANES is '" + v + "'; expected a count of lanes (0 or more)");
+  return uint64_t{n};
 }
 
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
@@ -361,6 +379,9 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto staging = use_shared_staging(props_.core.deviceType);
   if (!staging.ok()) return staging.status();
   shared_staging_ = *staging;
+  auto target_lanes = target_lanes_for(props_.core.deviceType);
+  if (!target_lanes.ok()) return target_lanes.status();
+  staged_target_lanes_ = *target_lanes;
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)
     return Status(StatusCode::unsupported, name() + " allows only " +

@@ -92,6 +92,10 @@ class VulkanDevice {
   /// pays for every barrier. UPCONV_VULKAN_STAGING=shared or =none overrides (tests force it on
   /// lavapipe).
   bool shared_staging() const noexcept { return shared_staging_; }
+  /// Lanes a staged conv launch aims for before its lanes take fewer positions each
+  /// (DeviceCaps::staged_target_lanes): 65536 on GPUs, 0 on CPU-type devices;
+  /// UPCONV_VULKAN_STAGED_LANES overrides.
+  uint64_t staged_target_lanes() const noexcept { return staged_target_lanes_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
@@ -138,6 +142,7 @@ class VulkanDevice {
   bool subgroup_broadcast_ = false;
   bool texel_reads_ = false;
   bool shared_staging_ = false;
+  uint64_t staged_target_lanes_ = 0;
   uint32_t timestamp_valid_bits_ = 0;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineStore> pipelines_;

@@ -138,6 +138,7 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   caps_.subgroup_size = dev.properties().subgroup_size;
   caps_.subgroup_broadcast = dev.subgroup_broadcast();
   caps_.shared_staging = dev.shared_staging();
+  caps_.staged_target_lanes = dev.staged_target_lanes();
   caps_.fp16_storage = fp16();
   const auto type = dev.properties().core.deviceType;
   unified_memory_ = (type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || type == VK_PHYSICAL_DEVICE_TYPE_CPU) &&

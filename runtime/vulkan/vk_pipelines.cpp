@@ -30,7 +30,36 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return data;
 }
 
+constexpr char kCacheMagic[8] = {'u', 'p', 'c', 'o', 'n', 'v', 'P', 'C'};
+constexpr size_t kCacheEnvelope = 24;  // magic, blob length, blob hash
+
+uint64_t fnv1a64(std::span<const uint8_t> bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
 }  // namespace
+
+std::vector<uint8_t> seal_pipeline_cache(std::span<const uint8_t> blob) {
+  std::vector<uint8_t> file(kCacheEnvelope + blob.size());
+  const uint64_t length = blob.size(), hash = fnv1a64(blob);
+  std::memcpy(file.data(), kCacheMagic, 8);
+  std::memcpy(file.data() + 8, &length, 8);
+  std::memcpy(file.data() + 16, &hash, 8);
+  if (!blob.empty()) std::memcpy(file.data() + kCacheEnvelope, blob.data(), blob.size());
+  return file;
+}
+
+std::span<const uint8_t> unseal_pipeline_cache(std::span<const uint8_t> file) {
+  if (file.size() < kCacheEnvelope || std::memcmp(file.data(), kCacheMagic, 8) != 0) return {};
+  uint64_t length = 0, hash = 0;
+  std::memcpy(&length, file.data() + 8, 8);
+  std::memcpy(&hash, file.data() + 16, 8);
+  const auto blob = file.subspan(kCacheEnvelope);
+  if (length != blob.size() || hash != fnv1a64(blob)) return {};
+  return blob;
+}
 
 bool pipeline_cache_header_matches(std::span<const uint8_t> blob, const VkPhysicalDeviceProperties& props) {
   constexpr size_t kHeaderOne = 16 + VK_UUID_SIZE;  // length, version, vendor, device, uuid
@@ -74,10 +103,12 @@ Result<std::unique_ptr<PipelineStore>> PipelineStore::create(const DeviceFunctio
   UPCONV_VK_CHECK(fn.vkCreatePipelineLayout(device, &layout_info, nullptr, &pipeline_layout));
   store->pipeline_layout_ = Owned<VkPipelineLayout>(device, pipeline_layout, fn.vkDestroyPipelineLayout);
 
-  std::vector<uint8_t> blob;
+  std::vector<uint8_t> file;
+  std::span<const uint8_t> blob;
   if (!store->cache_path_.empty()) {
-    blob = read_file(store->cache_path_);
-    if (!pipeline_cache_header_matches(blob, props)) blob.clear();  // corrupt, truncated or foreign
+    file = read_file(store->cache_path_);
+    blob = unseal_pipeline_cache(file);                          // cut short or damaged: empty
+    if (!pipeline_cache_header_matches(blob, props)) blob = {};  // another device or driver
   }
   VkPipelineCacheCreateInfo cache_info{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   cache_info.initialDataSize = blob.size();
@@ -88,7 +119,7 @@ Result<std::unique_ptr<PipelineStore>> PipelineStore::create(const DeviceFunctio
     // The driver rejected data whose header looked right: start empty rather than fail.
     cache_info.initialDataSize = 0;
     cache_info.pInitialData = nullptr;
-    blob.clear();
+    blob = {};
     r = fn.vkCreatePipelineCache(device, &cache_info, nullptr, &cache);
   }
   UPCONV_VK_CHECK(r);
@@ -112,6 +143,7 @@ Status PipelineStore::save() {
     UPCONV_VK_CHECK(fn_.vkGetPipelineCacheData(device_, cache_.get(), &size, data.data()));
     data.resize(size);
   }
+  data = seal_pipeline_cache(data);
   const std::string tmp = cache_path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

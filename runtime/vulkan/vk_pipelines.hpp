@@ -42,6 +42,16 @@ struct PipelineKey {
 /// IDs and pipelineCacheUUID equal. A blob that fails is not handed to the driver.
 bool pipeline_cache_header_matches(std::span<const uint8_t> blob, const VkPhysicalDeviceProperties& props);
 
+/// The pipeline-cache file: the driver's blob behind upconv's own 24 bytes (8 of magic, the
+/// blob's length and its FNV-1a 64 hash, in the host's byte order), so that a file cut short or
+/// damaged is recognised as such and never reaches the driver. The Vulkan header alone cannot
+/// tell: a blob cut after it passes, and with the validation layer on the NVIDIA driver reports
+/// "unable to load pipeline cache entry" for it, which fails the context.
+std::vector<uint8_t> seal_pipeline_cache(std::span<const uint8_t> blob);
+/// The blob a sealed file holds, or an empty span where the file is not exactly one (wrong magic,
+/// length or hash).
+std::span<const uint8_t> unseal_pipeline_cache(std::span<const uint8_t> file);
+
 class PipelineStore {
  public:
   /// Creates the layouts and the cache, seeded from `cache_path` when it holds a valid blob.
