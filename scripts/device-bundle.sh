@@ -3,7 +3,7 @@
 # build's Vulkan test binaries, examples and `upconv` (they load Vulkan at run time and link
 # nothing else outside glibc / libstdc++), the Khronos validation layer of this Debian machine
 # (the tests fail on any of its messages, as in CI), and one shapes file of every benchmark layer.
-#   bash scripts/device-bundle.sh      (after bash scripts/test.sh or a build in build/)
+#   [DEVICE_BUNDLE_BASE=path/to/old/upconv] bash scripts/device-bundle.sh   (builds build/ first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${UPCONV_BUILD_DIR:-build}"
@@ -28,5 +28,7 @@ shapes = [s for f in ("bench/shapes.json", "bench/memory_shapes.json") for s in 
 json.dump({"about": "bench/shapes.json and bench/memory_shapes.json together", "shapes": shapes},
           open(".devrun/all_shapes.json", "w"), indent=1)
 PY
+# A baseline `upconv` to time beside this build (scripts/device-check.sh runs it as base_*).
+if [ -n "${DEVICE_BUNDLE_BASE:-}" ]; then mkdir -p .devrun/base && cp "$DEVICE_BUNDLE_BASE" .devrun/base/upconv; fi
 pwd > .devrun/source_root  # where the binaries look for tests/data
 du -sh .devrun

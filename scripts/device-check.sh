@@ -2,7 +2,7 @@
 # The Vulkan tests and benchmarks on a machine with a real GPU (the workplace's lent device
 # machine; never CI, which has lavapipe only). Runs from the repository root with the bundle of
 # scripts/device-bundle.sh in .devrun/ and, for the loader, the .deb files of the device tool's
-# README in .gl/. Logs and JSON go to $OUT (default /tmp/device-check; seven files, within the
+# README in .gl/. Logs and JSON go to $OUT (default /tmp/device-check; five files, within the
 # tool's eight); the summary is printed last.
 #   UPCONV_TEST_VULKAN_DEVICE=NVIDIA bash scripts/device-check.sh
 set -uo pipefail
@@ -57,6 +57,7 @@ tmp_examples="$(mktemp -d)"
 ) &
 (
   run_test ops_texel_reads 200 UPCONV_VULKAN_READS=texel -- "$bin/vulkan_ops_test" --gtest_filter="$conv:VulkanOps.PixelShuffle*:VulkanOps.RandomCopySweep*"
+  run_test ops_staged_big_tiles 200 UPCONV_VULKAN_STAGED_LANES=0 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
 ) &
 (
@@ -80,39 +81,57 @@ rm -f "$out"/t_*.log
 grep -E '^\[  FAILED  \]|Failure|error:' "$out/tests.log" | head -n 40 | tee -a "$summary"
 
 # Benchmarks: GPU timestamps, every result checked against the CPU reference by `upconv bench`.
+# A first pass is thrown away: the GPU's clocks ramp up from idle during it. Variants beside the
+# default: fp16, the register path, `upconv` of .devrun/base/ (a baseline build, if bundled),
+# UPCONV_VULKAN_STAGED_LANES=N for each N in $DEVICE_CHECK_LANES; the default once more last,
+# for the drift over the run.
 shapes=.devrun/all_shapes.json
-bench() {  # <label> <env...> -- <args...>
-  local label="$1"; shift
+bench() {  # <label> <upconv> <env...> -- <args...>
+  local label="$1" exe="$2"; shift 2
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  env "${envs[@]}" timeout 90 "$bin/upconv" bench --backend vulkan --shapes "$shapes" --json "$out/vk_$label.json" "$@" \
-    > "$out/bench_$label.txt" 2>&1
+  env "${envs[@]}" timeout 90 "$exe" bench --backend vulkan --shapes "$shapes" --json "$out/vk_$label.json" "$@" \
+    >> "$out/bench.txt" 2>&1
   echo "bench $label rc=$?" | tee -a "$summary"
 }
-bench fp32 UPCONV_X=1 --
-bench fp16 UPCONV_X=1 -- --precision fp16
-bench fp32_register UPCONV_VULKAN_STAGING=none --
-cat "$out"/bench_*.txt > "$out/bench.txt"; rm -f "$out"/bench_*.txt
+: > "$out/bench.txt"
+bench warmup "$bin/upconv" UPCONV_X=1 -- --repetitions 3
+rm -f "$out/vk_warmup.json"
+bench fp32 "$bin/upconv" UPCONV_X=1 --
+if [ -x .devrun/base/upconv ]; then bench base_fp32 .devrun/base/upconv UPCONV_X=1 --; fi
+bench fp16 "$bin/upconv" UPCONV_X=1 -- --precision fp16
+bench fp32_register "$bin/upconv" UPCONV_VULKAN_STAGING=none --
+for lanes in ${DEVICE_CHECK_LANES:-}; do
+  bench "fp32_lanes$lanes" "$bin/upconv" UPCONV_VULKAN_STAGED_LANES="$lanes" --
+done
+if [ -x .devrun/base/upconv ]; then bench base_fp32_again .devrun/base/upconv UPCONV_X=1 --; fi
+bench fp32_again "$bin/upconv" UPCONV_X=1 --
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   timeout 90 python3 bench/torch_gpu_peer.py --json "$out/torch.json" bench/shapes.json bench/memory_shapes.json \
     >> "$out/bench.txt" 2>&1
   echo "torch peer rc=$?" | tee -a "$summary"
 fi
+# One JSON of every variant (the tool brings back at most eight files) and the table, last.
 python3 - "$out" <<'PY' | tee -a "$summary"
-import json, os, sys
+import glob, json, os, sys
 out = sys.argv[1]
-def load(name):
-    p = os.path.join(out, name)
-    return {r["name"] + "/" + r.get("precision", ""): r for r in json.load(open(p))["results"]} if os.path.exists(p) else {}
-vk = {k: load(f"vk_{k}.json") for k in ("fp32", "fp16", "fp32_register")}
-torch = load("torch.json")
-names = [k.split("/")[0] for k in vk["fp32"]]
-print(f"{'layer':12s} {'vk fp32':>9s} {'vk reg':>9s} {'vk fp16':>9s} {'torch32':>9s} {'torch16':>9s}  (ms)")
+runs = {}
+for path in sorted(glob.glob(os.path.join(out, "vk_*.json"))):
+    label = os.path.basename(path)[3:-5]
+    runs[label] = {r["name"]: r for r in json.load(open(path))["results"]}
+    os.remove(path)
+torch_path = os.path.join(out, "torch.json")
+if os.path.exists(torch_path):
+    for r in json.load(open(torch_path))["results"]:
+        runs.setdefault("torch_" + r["precision"], {})[r["name"]] = r
+json.dump(runs, open(os.path.join(out, "vk_all.json"), "w"), indent=1)
+labels = [l for l in ("fp32", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register") if l in runs]
+labels += sorted(l for l in runs if l.startswith("fp32_lanes")) + [l for l in ("fp16", "torch_fp32", "torch_fp16") if l in runs]
+names = list(runs.get("fp32", {}))
+print("median ms, " + " | ".join(labels))
+print(f"{'layer':12s}" + "".join(f" {l[:12]:>12s}" for l in labels))
 for n in names:
-    def ms(d, key):
-        r = d.get(key)
-        return f"{r['median_ms']:9.4f}" if r else f"{'-':>9s}"
-    print(f"{n:12s} {ms(vk['fp32'], n + '/')} {ms(vk['fp32_register'], n + '/')} {ms(vk['fp16'], n + '/')} "
-          f"{ms(torch, n + '/fp32')} {ms(torch, n + '/fp16')}")
+    cells = [f"{runs[l][n]['median_ms']:12.4f}" if n in runs[l] else f"{'-':>12s}" for l in labels]
+    print(f"{n:12s}" + " " + " ".join(cells))
 PY
