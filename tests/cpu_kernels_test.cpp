@@ -194,6 +194,12 @@ TEST_P(CpuConvKernels, DepthwiseEveryForm) {
   one.pl = one.pr = 1;
   one.groups = 5;
   expect_matches(one);
+  // Stride 2, kernel 6: 3 x 3 taps per phase inside, fewer at the borders, so rows take both the
+  // compile-time tap counts (1-4 per phase) and the tap lists.
+  ConvCase six = ct(3, 3, 6, 37, 6, 2, 2);
+  six.groups = 3;
+  six.bias = true;
+  expect_matches(six);
   ConvCase big = cv(2, 2, 3, 40, 9, 1, 4, 1);  // 81 taps: past the depthwise kernel's 64
   big.groups = 2;
   expect_matches(big);
