@@ -200,6 +200,11 @@ TEST_P(CpuConvKernels, DepthwiseEveryForm) {
   six.groups = 3;
   six.bias = true;
   expect_matches(six);
+  // Stride 3 over a 2-tap kernel: a third of the output rows and columns have no tap (bias only).
+  ConvCase sparse = ct(3, 3, 7, 23, 2, 3, 0);
+  sparse.groups = 3;
+  sparse.bias = true;
+  expect_matches(sparse);
   ConvCase big = cv(2, 2, 3, 40, 9, 1, 4, 1);  // 81 taps: past the depthwise kernel's 64
   big.groups = 2;
   expect_matches(big);
