@@ -16,6 +16,7 @@
 
 #include "cpu/kernels/conv_epilogue.ipp"
 #include "cpu/kernels/conv_job.hpp"
+#include "cpu/permute_kernels_impl.hpp"
 
 namespace upconv::detail::cpu {
 namespace {
@@ -308,15 +309,33 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         bias_activate_interleave2<Arch>(src, src + phase_stride, yrow + 2 * q_lo, min_i64(job.y_w - 2 * q_lo, 2 * cq),
                                         bias, job.activation, job.alpha);
       } else {
-        // Bias and activation vectorised in place on each phase row, then a strided copy.
+        // Bias and activation vectorised in place on each phase row, then the phase rows
+        // interleaved: with 3 or 4 phases starting at 0, 1, ... by pixel_shuffle's vector
+        // interleave over the columns every phase has (a scalar strided store per output was
+        // ~3% of fsrcnn_x3), else and for the rest a strided copy.
+        const float* ps[merged_max_phases];
+        int64_t whole = job.w.num_phases == job.w.out_step && job.w.out_step <= merged_max_phases ? cq : 0;
         for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
           const AxisPhase& pw = job.w.phases[pwi];
-          float* ps = rows + c * row_stride + pwi * phase_stride;
+          float* row = rows + c * row_stride + pwi * phase_stride;
           const int64_t count = min_i64(pw.count, q_lo + cq) - q_lo;
-          if (count <= 0) continue;
-          bias_activate_row<Arch>(ps, ps, count, bias, job.activation, job.alpha);
+          if (pwi < merged_max_phases) ps[pwi] = row;
+          if (pw.out_start != pwi) whole = 0;
+          whole = min_i64(whole, count);
+          if (count > 0) bias_activate_row<Arch>(row, row, count, bias, job.activation, job.alpha);
+        }
+        if (job.w.out_step == 3 && whole > 0)
+          permute_impl::interleave_fixed<Arch, 3, false>(ps, yrow + 3 * q_lo, whole);
+        else if (job.w.out_step == 4 && whole > 0)
+          permute_impl::interleave_fixed<Arch, 4, false>(ps, yrow + 4 * q_lo, whole);
+        else
+          whole = 0;
+        for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
+          const AxisPhase& pw = job.w.phases[pwi];
+          const float* row = rows + c * row_stride + pwi * phase_stride;
+          const int64_t count = min_i64(pw.count, q_lo + cq) - q_lo;
           float* yp = yrow + pw.out_start + q_lo * job.w.out_step;
-          for (int64_t q = 0; q < count; ++q) yp[q * job.w.out_step] = ps[q];
+          for (int64_t q = whole; q < count; ++q) yp[q * job.w.out_step] = row[q];
         }
       }
     }
