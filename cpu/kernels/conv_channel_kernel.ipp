@@ -15,8 +15,8 @@ namespace {
 /// c[i][v*L + l] = sum over taps t and channels ci of a[a_off[t] + ci * a_stride + i] *
 /// w[w_off[t] + ci * V*L + v*L + l]: the accumulators stay in registers over every tap (storing
 /// and reloading them per tap cost ~5% on aspp_d12). `a` is either packed (a_stride = M) or the
-/// padded input itself (a_stride = its channel stride).
-template <class Arch, int M, int V>
+/// padded input itself (a_stride = its channel stride; InPlace).
+template <class Arch, int M, int V, bool InPlace>
 void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const float* w, const int64_t* w_off,
                   int ntaps, int64_t cig, float* c) {
   using B = xsimd::batch<float, Arch>;
@@ -28,6 +28,11 @@ void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const 
     const float* at = a + a_off[t];
     const float* wt = w + w_off[t];
     for (int64_t ci = 0; ci < cig; ++ci, wt += V * L, at += a_stride) {
+      // Reading the padded input in place (not a packed copy), each channel's values are a
+      // plane away and a dilated kernel's taps rows apart: more streams than the hardware
+      // prefetchers follow. Fetching 8 channels ahead: aspp_d12 1T 35.4-36.7 -> 34.7-34.8 ms
+      // (AVX2 44.7-46.2 -> 43.2-43.7), dcgan_g2 unchanged (its tiles are mostly packed).
+      if constexpr (InPlace) __builtin_prefetch(at + 8 * a_stride);
       B wv[V];
       for (int v = 0; v < V; ++v) wv[v] = B::load_unaligned(wt + v * L);
       for (int i = 0; i < M; ++i) {
@@ -43,25 +48,26 @@ void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const 
 using ChannelTileFn = void (*)(const float*, const int64_t*, int64_t, const float*, const int64_t*, int, int64_t,
                                float*);
 
-template <class Arch, int V, int... Ms>
+template <class Arch, int V, bool InPlace, int... Ms>
 ChannelTileFn pick_channel_tile(int m, std::integer_sequence<int, Ms...>) {
   ChannelTileFn fn = nullptr;
-  ((fn = (m == Ms + 1 ? &channel_tile<Arch, Ms + 1, V> : fn)), ...);
+  ((fn = (m == Ms + 1 ? &channel_tile<Arch, Ms + 1, V, InPlace> : fn)), ...);
   return fn;
 }
 
 template <class Arch, int V>
-ChannelTileFn channel_tile_for(int m) {
+ChannelTileFn channel_tile_for(int m, bool in_place) {
   constexpr bool wide = xsimd::batch<float, Arch>::size == 16;
-  return pick_channel_tile<Arch, V>(m, std::make_integer_sequence<int, channel_max_positions(wide, V)>{});
+  constexpr auto ms = std::make_integer_sequence<int, channel_max_positions(wide, V)>{};
+  return in_place ? pick_channel_tile<Arch, V, true>(m, ms) : pick_channel_tile<Arch, V, false>(m, ms);
 }
 
 template <class Arch>
-ChannelTileFn channel_tile_for(int vectors, int m) {
+ChannelTileFn channel_tile_for(int vectors, int m, bool in_place) {
   switch (vectors) {
-    case 1: return channel_tile_for<Arch, 1>(m);
-    case 2: return channel_tile_for<Arch, 2>(m);
-    default: return channel_tile_for<Arch, 4>(m);
+    case 1: return channel_tile_for<Arch, 1>(m, in_place);
+    case 2: return channel_tile_for<Arch, 2>(m, in_place);
+    default: return channel_tile_for<Arch, 4>(m, in_place);
   }
 }
 
@@ -179,7 +185,8 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
           __builtin_prefetch(yb + c * y_plane + out_at[m - 1], 1, 3);
         }
         if (ntaps > 0)
-          channel_tile_for<Arch>(V, m)(a, tap_a, a_stride, wg + blk * block_floats, tap_w, ntaps, job.cig, out);
+          channel_tile_for<Arch>(V, m, a != a_pack)(a, tap_a, a_stride, wg + blk * block_floats, tap_w, ntaps, job.cig,
+                                                    out);
         else
           for (int64_t f = 0; f < m * W; ++f) out[f] = 0.0f;
         // Epilogue: bias + activation per channel vector, then the scatter to NCHW.
