@@ -58,6 +58,7 @@ tmp_examples="$(mktemp -d)"
 (
   run_test ops_texel_reads 200 UPCONV_VULKAN_READS=texel -- "$bin/vulkan_ops_test" --gtest_filter="$conv:VulkanOps.PixelShuffle*:VulkanOps.RandomCopySweep*"
   run_test ops_staged_big_tiles 200 UPCONV_VULKAN_STAGED_LANES=0 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  run_test ops_split 200 UPCONV_VULKAN_SPLIT=auto UPCONV_VULKAN_STAGED_LANES=1000000000000 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
 ) &
 (
@@ -82,7 +83,8 @@ grep -E '^\[  FAILED  \]|Failure|error:' "$out/tests.log" | head -n 40 | tee -a 
 
 # Benchmarks: GPU timestamps, every result checked against the CPU reference by `upconv bench`.
 # A first pass is thrown away: the GPU's clocks ramp up from idle during it. Variants beside the
-# default: fp16, the register path, `upconv` of .devrun/base/ (a baseline build, if bundled),
+# default: fp16, the register path, the split over input channels, `upconv` of .devrun/base/ (a
+# baseline build, if bundled),
 # UPCONV_VULKAN_STAGED_LANES=N for each N in $DEVICE_CHECK_LANES; the default once more last,
 # for the drift over the run.
 shapes=.devrun/all_shapes.json
@@ -102,6 +104,7 @@ bench fp32 "$bin/upconv" UPCONV_X=1 --
 if [ -x .devrun/base/upconv ]; then bench base_fp32 .devrun/base/upconv UPCONV_X=1 --; fi
 bench fp16 "$bin/upconv" UPCONV_X=1 -- --precision fp16
 bench fp32_register "$bin/upconv" UPCONV_VULKAN_STAGING=none --
+bench fp32_split "$bin/upconv" UPCONV_VULKAN_SPLIT=auto --
 for lanes in ${DEVICE_CHECK_LANES:-}; do
   bench "fp32_lanes$lanes" "$bin/upconv" UPCONV_VULKAN_STAGED_LANES="$lanes" --
 done
@@ -126,7 +129,7 @@ if os.path.exists(torch_path):
     for r in json.load(open(torch_path))["results"]:
         runs.setdefault("torch_" + r["precision"], {})[r["name"]] = r
 json.dump(runs, open(os.path.join(out, "vk_all.json"), "w"), indent=1)
-labels = [l for l in ("fp32", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register") if l in runs]
+labels = [l for l in ("fp32", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_split") if l in runs]
 labels += sorted(l for l in runs if l.startswith("fp32_lanes")) + [l for l in ("fp16", "torch_fp32", "torch_fp16") if l in runs]
 names = list(runs.get("fp32", {}))
 print("median ms, " + " | ".join(labels))

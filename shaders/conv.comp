@@ -17,7 +17,7 @@
 // the block's rows read input rows oh * SH - pad_top + th * DH (SH apart) and its columns input
 // columns from ow_first * SW - pad_left on; position P of the block, tap tw reads staged column
 // P * SW + tw * DW.
-void main_staged(uint n, uint g, uint tile0) {
+void main_staged(uint n, uint g, uint tile0, uint slice) {
   uint lx = staged_lane_x();
   uint co_tile = tile0 + staged_co_lane();
   uint oh_first = gl_WorkGroupID.y * ROWS;
@@ -26,26 +26,38 @@ void main_staged(uint n, uint g, uint tile0) {
   bool in_range = oh < p.out_h && n < p.n && co_tile < p.co_tiles;
   uint x_chan0 = min(n, p.n - 1u) * p.c_in + g * p.cin_pg;
   uint tap_stride = p.cin_pg * CO_TILE;
+  uint ci_begin, ci_end;
+  staged_slice(slice, ci_begin, ci_end);
   [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
   for (uint th = 0; th < KH; ++th) {
     int ih_first = int(oh_first * SH) - p.pad_top + int(th * DH);
     uint w_first = ((g * p.co_tiles + tile0) * KH + th) * KW * tap_stride;
-    for (uint ci0 = 0; ci0 < p.cin_pg; ci0 += CI_CHUNK)
-      staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, int(SH), int(ow_first * SW) - p.pad_left,
+    for (uint ci0 = ci_begin; ci0 < ci_end; ci0 += CI_CHUNK)
+      staged_step(x_chan0, ci0, min(CI_CHUNK, ci_end - ci0), ih_first, int(SH), int(ow_first * SW) - p.pad_left,
                   w_first, KH * KW * tap_stride, tap_stride, tile0, KW, int(lx * SW), LANES_X * SW, int(DW));
   }
-  if (in_range) store_tile(n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
+  if (!in_range) return;
+  if (SPLIT > 1u)
+    store_partial(slice, n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
+  else
+    store_tile(n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
 }
 
 void main() {
-  // z: (n, g, co tile); STAGED: a unit of CO_LANES channel tiles for the co tile
+  // z: (n, g, co tile); STAGED: a unit of CO_LANES channel tiles for the co tile, then the
+  // input-channel slice (SPLIT)
   uint z = gl_WorkGroupID.z + p.z_base;
+  uint slice = 0u;
+  if (STAGED) {
+    slice = z % SPLIT;
+    z /= SPLIT;
+  }
   uint co_units = STAGED ? staged_co_units() : p.co_tiles;
   uint co_tile = z % co_units;
   uint g = (z / co_units) % p.groups;
   uint n = z / (co_units * p.groups);
   if (STAGED) {
-    main_staged(n, g, co_tile * CO_LANES);
+    main_staged(n, g, co_tile * CO_LANES, slice);
     return;
   }
   uint id = flat_invocation();

@@ -35,6 +35,36 @@ layout(constant_id = 23) const uint ROWS = 1;      // output rows of a workgroup
 layout(constant_id = 24) const uint COLS = 1;      // staged input columns per row
 layout(constant_id = 25) const uint TAPS = 1;      // most taps of one kernel row
 layout(constant_id = 26) const uint CO_LANES = 1;  // channel tiles of a workgroup
+// Split over input channels (split-K): SPLIT workgroups share each output block, each summing
+// its own slice of a group's input channels into partial_buf; conv_split_reduce.comp then adds
+// the slices, the bias and the activation. For launches with too few output tiles to fill a GPU.
+layout(constant_id = 27) const uint SPLIT = 1;
+
+// Partial sums of SPLIT > 1 launches, fp32 whatever the storage: [slice][n][c_out][oh][ow]
+// (binding 4, which no conv reads otherwise).
+layout(std430, set = 0, binding = 4) writeonly buffer PartialBuf { float partial_buf[]; };
+
+// Input channels [ci_begin, ci_end) of slice s of a group's p.cin_pg (uniform per workgroup).
+void staged_slice(uint s, out uint ci_begin, out uint ci_end) {
+  uint per = (p.cin_pg + SPLIT - 1u) / SPLIT;
+  ci_begin = min(s * per, p.cin_pg);
+  ci_end = min(ci_begin + per, p.cin_pg);
+}
+
+// The accumulators as slice s's partial sums of output row oh, positions ow0 + k * ow_step.
+void store_partial(uint s, uint n, uint g, uint co0, uint oh, uint ow0, uint ow_step) {
+  uint slice_base = s * p.n * p.c_out * p.out_h * p.out_w;
+  [[unroll]] for (uint c = 0; c < CO_TILE; ++c) {
+    uint co = co0 + c;
+    if (co < p.cout_pg) {
+      uint row = ((n * p.c_out + g * p.cout_pg + co) * p.out_h + oh) * p.out_w;
+      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) {
+        uint ow = ow0 + k * ow_step;
+        if (ow < p.out_w) partial_buf[slice_base + row + ow] = acc[c * POS_TILE + k];
+      }
+    }
+  }
+}
 
 // Weights as vec4s of 4 output channels (the last one padded): a lane reads 4 weights with one
 // shared-memory load, a broadcast, instead of 4.

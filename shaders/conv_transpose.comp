@@ -142,7 +142,7 @@ void accumulate_phase(uint x_row, bool row_ok, int jw0, uint g, uint th, uint co
 // P + (taps_w - 1 - m) * di_w. The phase's taps are found here as main() finds them for the
 // register path: sharing that setup through a struct computed before the branch made the
 // register path's frame_up 13.1 -> 15-18 ms on lavapipe (five interleaved runs).
-void main_staged(uint n, uint g, uint tile0, uint qh, uint qw) {
+void main_staged(uint n, uint g, uint tile0, uint qh, uint qw, uint slice) {
   uint lx = staged_lane_x();
   uint co_tile = tile0 + staged_co_lane();
   uint jh_first = gl_WorkGroupID.y * ROWS;
@@ -163,21 +163,34 @@ void main_staged(uint n, uint g, uint tile0, uint qh, uint qw) {
   // Taps of this W phase (0 where the stride exceeds the kernel: the phase gets bias only).
   uint taps_w = tw0 < KW ? (KW - 1u - tw0) / step_w + 1u : 0u;
   uint tap_stride = p.cin_pg * CO_TILE;
+  uint ci_begin, ci_end;
+  staged_slice(slice, ci_begin, ci_end);
   int iw_first = base_w + int(jw_first) - int(max(taps_w, 1u) - 1u) * di_w;
   int col0 = int(lx) + int(max(taps_w, 1u) - 1u) * di_w;
   int ih_first = base_h + int(jh_first);
   for (uint th = th0; taps_w > 0u && th < KH; th += step_h, ih_first -= di_h) {
     uint w_first = (((g * p.co_tiles + tile0) * KH + th) * KW + tw0) * tap_stride;
-    for (uint ci0 = 0; ci0 < p.cin_pg; ci0 += CI_CHUNK)
-      staged_step(x_chan0, ci0, min(CI_CHUNK, p.cin_pg - ci0), ih_first, 1, iw_first, w_first, KH * KW * tap_stride,
+    for (uint ci0 = ci_begin; ci0 < ci_end; ci0 += CI_CHUNK)
+      staged_step(x_chan0, ci0, min(CI_CHUNK, ci_end - ci0), ih_first, 1, iw_first, w_first, KH * KW * tap_stride,
                   step_w * tap_stride, tile0, taps_w, col0, LANES_X, -di_w);
   }
-  if (in_range) store_tile(n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
+  if (!in_range) return;
+  // A phase without taps still writes its (zero) partial sums: the reduction reads every slice.
+  if (SPLIT > 1u)
+    store_partial(slice, n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
+  else
+    store_tile(n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
 }
 
 void main() {
-  // z: (n, g, co tile, qh[, qw]); STAGED: a unit of CO_LANES channel tiles for the co tile
+  // z: (n, g, co tile, qh[, qw]); STAGED: a unit of CO_LANES channel tiles for the co tile, and
+  // innermost the input-channel slice (SPLIT)
   uint z = gl_WorkGroupID.z + p.z_base;
+  uint slice = 0u;
+  if (STAGED) {
+    slice = z % SPLIT;
+    z /= SPLIT;
+  }
   uint qw = 0u;
   if (!W_PHASES_INSIDE) {
     qw = z % SW;
@@ -191,7 +204,7 @@ void main() {
   uint g = z % p.groups;
   uint n = z / p.groups;
   if (STAGED) {
-    main_staged(n, g, co_tile * CO_LANES, qh, qw);
+    main_staged(n, g, co_tile * CO_LANES, qh, qw, slice);
     return;
   }
   uint id = flat_invocation();

@@ -317,6 +317,73 @@ TEST(VulkanDispatchPlan, ConvStagingShrinksPositionsPerLaneToFillTheDevice) {
   }
 }
 
+// With split_reduction, a staged launch still under the target lanes at its smallest tiles splits
+// its input channels (SPLIT, spec id 27) into the fewest powers of two that reach the target (at
+// most 16, at most one per channel), the slices innermost in z, and a reduction pass follows that
+// reads every slice; nothing splits without split_reduction or where the lanes suffice.
+TEST(VulkanDispatchPlan, ConvSplitOverInputChannelsOnlyWhereTheLaunchIsTooSmall) {
+  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
+                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
+  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .has_bias = true};
+  ConvDesc fsrcnn{.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3,
+                  .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
+  ConvDesc thin = conv_desc(false, 3, 40, 1, 5, 2, 1);  // 3 input channels: at most 2 slices
+  struct Expect {
+    ConvDesc desc;
+    Dims4 in;
+    uint32_t split;
+  };
+  // dcgan_g2: 4096 lanes of 16 x 1 -> 16 slices; fsrcnn_x3: 20736 lanes of 1 x 4 -> 4; aspp_d12
+  // already has 65536.
+  for (const Expect& e : {Expect{dcgan, {1, 512, 8, 8}, 16}, Expect{fsrcnn, {1, 56, 96, 96}, 4},
+                          Expect{aspp, {1, 256, 64, 64}, 1}, Expect{thin, {1, 3, 6, 20}, 2}}) {
+    SCOPED_TRACE("c_in " + std::to_string(e.desc.c_in));
+    for (bool enabled : {false, true}) {
+      DeviceCaps caps;
+      caps.shared_staging = true;
+      caps.max_shared_memory = 49152;
+      caps.staged_target_lanes = 65536;
+      caps.split_reduction = enabled;
+      const Dims4 out = e.desc.output_dims(e.in);
+      auto plan = plan_dispatches(e.desc, e.in, out, caps);
+      ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+      const uint32_t split = enabled ? e.split : 1u;
+      EXPECT_EQ(spec_of(plan->front(), 27), split);
+      const uint64_t out_count = uint64_t(out.n) * out.c * out.h * out.w;
+      if (split == 1) {
+        for (const Dispatch& d : *plan) {
+          EXPECT_EQ(d.scratch_floats, 0u);
+          EXPECT_NE(d.shader, shaders::ShaderId::conv_split_reduce);
+        }
+        continue;
+      }
+      EXPECT_EQ(plan->front().scratch_floats, split * out_count);
+      const Dispatch& reduce = plan->back();
+      ASSERT_EQ(reduce.shader, shaders::ShaderId::conv_split_reduce);
+      EXPECT_TRUE(reduce.after_previous) << "the reduction reads what the slices wrote";
+      EXPECT_EQ(spec_of(reduce, 3), split);
+      EXPECT_EQ(spec_of(reduce, 6), e.desc.has_bias ? 1u : 0u);
+      uint32_t words[3];
+      std::memcpy(words, reduce.push.data(), sizeof(words));
+      EXPECT_EQ(words[0], out_count);
+      EXPECT_EQ(words[1], uint64_t(out.h) * out.w);
+      EXPECT_EQ(words[2], uint64_t(out.c));
+      EXPECT_GE(uint64_t(reduce.groups[0]) * reduce.groups[1] * reduce.spec[0].value, out_count);
+      // Every (n, group, channel unit, phase) of the unsplit launch, once per slice.
+      uint64_t z = 0;
+      for (size_t i = 0; i + 1 < plan->size(); ++i) z += (*plan)[i].groups[2];
+      DeviceCaps unsplit = caps;
+      unsplit.split_reduction = false;
+      auto whole = plan_dispatches(e.desc, e.in, out, unsplit);
+      ASSERT_TRUE(whole.ok());
+      uint64_t z1 = 0;
+      for (const Dispatch& d : *whole) z1 += d.groups[2];
+      EXPECT_EQ(z, z1 * split);
+    }
+  }
+}
+
 // max_unpool2d: the one-pass gather (PASS 3) only where the runtime found every index in its
 // window and the windows tile the plane (kernel == stride, no padding); else the three passes.
 TEST(VulkanDispatchPlan, UnpoolGatherOnlyForTilingWindowsAndCheckedIndices) {

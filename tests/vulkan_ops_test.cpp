@@ -157,6 +157,9 @@ TEST(VulkanOps, StagingFollowsTheDeviceAndTheEnvironment) {
   // VulkanOpsSharedStagingSmallTiles run sets a count no test layer reaches.
   const char* lanes = std::getenv("UPCONV_VULKAN_STAGED_LANES");
   EXPECT_EQ(dev->staged_target_lanes(), lanes ? std::strtoull(lanes, nullptr, 10) : cpu_type ? 0u : 65536u);
+  // Split over input channels: only with UPCONV_VULKAN_SPLIT=auto (VulkanOpsSharedStagingSplit).
+  const char* split = std::getenv("UPCONV_VULKAN_SPLIT");
+  EXPECT_EQ(dev->split_reduction(), split && std::string(split) == "auto");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -286,7 +286,7 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
   }
   for (auto [name, bad] : {std::pair{"UPCONV_VULKAN_READS", "textures"}, std::pair{"UPCONV_VULKAN_STAGING", "local"},
                            std::pair{"UPCONV_VULKAN_STAGED_LANES", "many"}, std::pair{"UPCONV_VULKAN_STAGED_LANES", "-1"},
-                           std::pair{"UPCONV_VULKAN_STAGED_LANES", "64k"}}) {
+                           std::pair{"UPCONV_VULKAN_STAGED_LANES", "64k"}, std::pair{"UPCONV_VULKAN_SPLIT", "always"}}) {
     ScopedEnv env(name, bad);
     auto ctx = Context::create(o);
     ASSERT_FALSE(ctx.ok()) << name;

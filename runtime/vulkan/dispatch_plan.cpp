@@ -236,6 +236,23 @@ uint32_t staged_pos_tile(const ConvTiles& t, uint64_t outputs, const DeviceCaps&
   return pos;
 }
 
+// Most input-channel slices of a split launch: past 16 the partial sums (16 x the output, written
+// and read once more) outweigh what more lanes bring to any layer of bench/shapes.json.
+constexpr uint32_t kMaxSplit = 16;
+
+// Input-channel slices (SPLIT) of a staged launch of `lanes` lanes and `out_count` outputs: the
+// smallest power of two that brings it to caps.staged_target_lanes, at most kMaxSplit and the
+// group's input channels (a slice has at least one); 1 where the partial sums would not be
+// indexable in 32 bits.
+uint32_t staged_split(const ConvDesc& d, uint64_t lanes, uint64_t out_count, const DeviceCaps& caps) {
+  if (!caps.split_reduction) return 1;
+  const auto cin = static_cast<uint64_t>(d.c_in_per_group());
+  uint32_t split = 1;
+  while (split < kMaxSplit && lanes * split < caps.staged_target_lanes && uint64_t(split) * 2 <= cin) split *= 2;
+  if (uint64_t(split) * out_count > uint64_t(std::numeric_limits<int32_t>::max())) return 1;
+  return split;
+}
+
 std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
                                          uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
@@ -309,6 +326,11 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
                              d.stride_w <= 4 && t.pos_tile % d.stride_w == 0;
   const bool vec4_stores = whole_vec4_rows && (!d.transposed || phases_inside);
   const StagedTiles st = staged.value_or(StagedTiles{});
+  const uint64_t out_count = uint64_t(out.n) * d.c_out * out.h * out.w;
+  const uint32_t split =
+      staged ? staged_split(d, uint64_t(out.n) * d.groups * t.cout_pg_padded * out.h * out.w / (t.co_tile * t.pos_tile),
+                            out_count, caps)
+             : 1u;
   set_spec(disp, kFlatWorkgroup,
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),
@@ -316,13 +338,13 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
             staged ? 1u : weight_share(t, caps), caps.weight_texels && !staged ? weight_texel_channels(d, caps) : 0u,
             caps.input_texels && !staged && (d.transposed || d.stride_w == 1) ? 1u : 0u,
             vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, staged ? 1u : ci_unroll(d),
-            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes});
+            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes, split});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W. Staged
   // workgroups take co_lanes channel tiles each.
   const uint64_t phases = d.transposed ? uint64_t(d.stride_h) * (phases_inside ? 1 : d.stride_w) : 1;
   const uint64_t co_units = (uint64_t(co_tiles) + st.co_lanes - 1) / st.co_lanes;
-  const uint64_t z = uint64_t(in.n) * d.groups * co_units * phases;
+  const uint64_t z = uint64_t(in.n) * d.groups * co_units * phases * split;
   const uint32_t w_tiles = phases_inside ? ceil_div(out.w, t.pos_tile) : ceil_div(positions, t.pos_tile);
   PushWriter w(disp);
   w.u32(in.n).u32(d.c_in).u32(in.h).u32(in.w).u32(d.c_out).u32(out.h).u32(out.w);
@@ -341,11 +363,22 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
     disp.spec[0].value = wg;
     UPCONV_RETURN_IF_ERROR(set_flat_grid(disp, uint64_t(rows) * w_tiles, caps, what, wg));
   }
-  // z = batch x groups x channel tiles x stride phases, cut at the device limit.
+  // z = batch x groups x channel tiles x stride phases (x input-channel slices), cut at the
+  // device limit.
   if (z > std::numeric_limits<uint32_t>::max())
     return invalid_argument(std::string(what) + ": batch x groups x channel tiles x stride phases = " +
                             std::to_string(z) + " exceeds 2^32 - 1");
-  return split_z(disp, z, caps);
+  std::vector<Dispatch> parts = split_z(disp, z, caps);
+  if (split == 1) return parts;
+  // The slices' partial sums, then their sum with bias and activation (conv_split_reduce.comp).
+  parts.front().scratch_floats = uint64_t(split) * out_count;
+  Dispatch reduce;
+  reduce.shader = ShaderId::conv_split_reduce;
+  set_spec(reduce, kFlatWorkgroup, {split, activation_kind(d), float_bits(d.activation.alpha), d.has_bias ? 1u : 0u});
+  PushWriter(reduce).u32(out_count).u32(uint64_t(out.h) * out.w).u32(d.c_out);
+  UPCONV_RETURN_IF_ERROR(set_flat_grid(reduce, out_count, caps, what));
+  parts.push_back(std::move(reduce));
+  return parts;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ struct Dispatch {
   // Reads what the previous dispatch of the list wrote (a barrier goes between them); false for
   // the later parts of a launch split along z, which touch disjoint outputs.
   bool after_previous = true;
+  // fp32 words of scratch memory the dispatch uses at binding kIndices (a conv split over input
+  // channels: its partial sums); the runtime binds a buffer of the largest such count.
+  uint64_t scratch_floats = 0;
 };
 
 /// The device limits the planner respects.
@@ -75,6 +78,10 @@ struct DeviceCaps {
   // positions each (down to 16 accumulators, or 4 positions for tiles of under 4 channels),
   // so that a GPU has enough lanes in flight to hide its latencies. 0 keeps the largest tiles.
   uint64_t staged_target_lanes = 0;
+  // Staged launches still under staged_target_lanes at their smallest tiles split a group's
+  // input channels over up to 16 workgroups per output block, whose partial sums a second pass
+  // (shaders/conv_split_reduce.comp) adds with the bias and activation.
+  bool split_reduction = false;
   // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
   // runtime checked while uploading them; with windows that tile the plane one gather pass
   // replaces the zero-fill / scatter / resolve passes.

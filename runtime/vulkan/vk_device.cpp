@@ -117,6 +117,11 @@ Result<uint64_t> target_lanes_for(VkPhysicalDeviceType type) {
   return uint64_t{n};
 }
 
+/// Whether staged conv launches too small for the device split their input channels
+/// (VulkanDevice::split_reduction): UPCONV_VULKAN_SPLIT=auto turns it on. Off by default until it
+/// has been timed on a GPU (the planner's other staged choices were; see the README).
+Result<bool> use_split_reduction() { return env_switch("UPCONV_VULKAN_SPLIT", "auto", "none", false); }
+
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
 int compute_queue_family(const InstanceFunctions& ifn, VkPhysicalDevice physical, uint32_t* valid_bits) {
   uint32_t count = 0;
@@ -382,6 +387,9 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto target_lanes = target_lanes_for(props_.core.deviceType);
   if (!target_lanes.ok()) return target_lanes.status();
   staged_target_lanes_ = *target_lanes;
+  auto split = use_split_reduction();
+  if (!split.ok()) return split.status();
+  split_reduction_ = *split;
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)
     return Status(StatusCode::unsupported, name() + " allows only " +

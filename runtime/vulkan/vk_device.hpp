@@ -96,6 +96,10 @@ class VulkanDevice {
   /// (DeviceCaps::staged_target_lanes): 65536 on GPUs, 0 on CPU-type devices;
   /// UPCONV_VULKAN_STAGED_LANES overrides.
   uint64_t staged_target_lanes() const noexcept { return staged_target_lanes_; }
+  /// Whether staged conv launches under that many lanes at their smallest tiles split their input
+  /// channels over several workgroups and add the partial sums in a second pass
+  /// (DeviceCaps::split_reduction): UPCONV_VULKAN_SPLIT=auto, off by default.
+  bool split_reduction() const noexcept { return split_reduction_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
@@ -143,6 +147,7 @@ class VulkanDevice {
   bool texel_reads_ = false;
   bool shared_staging_ = false;
   uint64_t staged_target_lanes_ = 0;
+  bool split_reduction_ = false;
   uint32_t timestamp_valid_bits_ = 0;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineStore> pipelines_;

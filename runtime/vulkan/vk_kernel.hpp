@@ -73,6 +73,9 @@ class VulkanKernel final : public OpKernel {
   Owned<VkBufferView> dummy_view_, weight_view_, input_view_;
   VkDeviceSize input_view_bytes_ = 0;
   Buffer input_, output_, indices_, staging_;
+  // Partial sums of conv launches split over input channels (Dispatch::scratch_floats), one for
+  // run() and one for record(), whose command buffer may still be executing during a run().
+  Buffer run_scratch_, record_scratch_;
   Owned<VkDescriptorPool> descriptor_pool_;
   VkDescriptorSet run_set_ = VK_NULL_HANDLE, record_set_ = VK_NULL_HANDLE;
   Owned<VkCommandPool> command_pool_;
