@@ -215,13 +215,6 @@ constexpr uint64_t kStagedSharedBudget = 16384;
 // fitting the budget for the 32-channel tiles of the bench layers.
 constexpr uint32_t kStagedMaxChunk = 16;
 
-// The staged tiling for a launch of `rows` rows x `positions` positions per row (per stride
-// phase for conv_transpose) and co_tiles channel tiles, or nothing where even one channel of the
-// smallest block does not fit the device's shared memory (a very wide dilated kernel) or the
-// grid exceeds the device's workgroup counts: such layers take the register-tiled path.
-// Workgroups of up to 64 lanes: the spatial block first (lanes_x along W, then rows), channel
-// tiles fill what a small block leaves. To fit the budget the channel chunk shrinks first, then
-// the channel tiles, the rows and the lanes along W.
 // Positions per lane of a staged launch with `outputs` outputs (every channel tile, phase and
 // batch item): halved from the largest tile while the launch has fewer lanes than
 // caps.staged_target_lanes, down to 16 accumulators per lane (4 positions for tiles of 1-2
@@ -236,8 +229,9 @@ uint32_t staged_pos_tile(const ConvTiles& t, uint64_t outputs, const DeviceCaps&
   return pos;
 }
 
-// Most input-channel slices of a split launch: past 16 the partial sums (16 x the output, written
-// and read once more) outweigh what more lanes bring to any layer of bench/shapes.json.
+// Most input-channel slices of a split launch: 16 bring the smallest launch of bench/shapes.json
+// (dcgan_g2, 4096 lanes at 16 x 1) to 65536; each slice adds the output's size in partial sums,
+// written and read once more.
 constexpr uint32_t kMaxSplit = 16;
 
 // Input-channel slices (SPLIT) of a staged launch of `lanes` lanes and `out_count` outputs: the
@@ -253,6 +247,13 @@ uint32_t staged_split(const ConvDesc& d, uint64_t lanes, uint64_t out_count, con
   return split;
 }
 
+// The staged tiling for a launch of `rows` rows x `positions` positions per row (per stride
+// phase for conv_transpose) and co_tiles channel tiles, or nothing where even one channel of the
+// smallest block does not fit the device's shared memory (a very wide dilated kernel) or the
+// grid exceeds the device's workgroup counts: such layers take the register-tiled path.
+// Workgroups of up to 64 lanes: the spatial block first (lanes_x along W, then rows), channel
+// tiles fill what a small block leaves. To fit the budget the channel chunk shrinks first, then
+// the channel tiles, the rows and the lanes along W.
 std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
                                          uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
