@@ -36,11 +36,7 @@ void main_staged(uint n, uint g, uint tile0, uint slice) {
       staged_step(x_chan0, ci0, min(CI_CHUNK, ci_end - ci0), ih_first, int(SH), int(ow_first * SW) - p.pad_left,
                   w_first, KH * KW * tap_stride, tap_stride, tile0, KW, int(lx * SW), LANES_X * SW, int(DW));
   }
-  if (!in_range) return;
-  if (SPLIT > 1u)
-    store_partial(slice, n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
-  else
-    store_tile(n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
+  if (in_range) staged_store(slice, n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
 }
 
 void main() {

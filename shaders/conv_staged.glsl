@@ -66,6 +66,15 @@ void store_partial(uint s, uint n, uint g, uint co0, uint oh, uint ow0, uint ow_
   }
 }
 
+// The end of a staged invocation: its outputs (store_tile, conv_common.glsl), or with SPLIT its
+// slice's partial sums.
+void staged_store(uint slice, uint n, uint g, uint co0, uint oh, uint ow0, uint ow_step) {
+  if (SPLIT > 1u)
+    store_partial(slice, n, g, co0, oh, ow0, ow_step);
+  else
+    store_tile(n, g, co0, oh, ow0, ow_step);
+}
+
 // Weights as vec4s of 4 output channels (the last one padded): a lane reads 4 weights with one
 // shared-memory load, a broadcast, instead of 4.
 const uint CO_VEC4 = (CO_TILE + 3u) / 4u;

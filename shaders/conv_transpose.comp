@@ -174,12 +174,8 @@ void main_staged(uint n, uint g, uint tile0, uint qh, uint qw, uint slice) {
       staged_step(x_chan0, ci0, min(CI_CHUNK, ci_end - ci0), ih_first, 1, iw_first, w_first, KH * KW * tap_stride,
                   step_w * tap_stride, tile0, taps_w, col0, LANES_X, -di_w);
   }
-  if (!in_range) return;
   // A phase without taps still writes its (zero) partial sums: the reduction reads every slice.
-  if (SPLIT > 1u)
-    store_partial(slice, n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
-  else
-    store_tile(n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
+  if (in_range) staged_store(slice, n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
 }
 
 void main() {

@@ -313,13 +313,14 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         // interleaved: with 3 or 4 phases starting at 0, 1, ... by pixel_shuffle's vector
         // interleave over the columns every phase has (a scalar strided store per output was
         // ~3% of fsrcnn_x3), else and for the rest a strided copy.
-        const float* ps[merged_max_phases];
-        int64_t whole = job.w.num_phases == job.w.out_step && job.w.out_step <= merged_max_phases ? cq : 0;
+        constexpr int32_t kMaxInterleaved = 4;  // interleave_fixed's widest case below
+        const float* ps[kMaxInterleaved];
+        int64_t whole = job.w.num_phases == job.w.out_step && job.w.out_step <= kMaxInterleaved ? cq : 0;
         for (int32_t pwi = 0; pwi < job.w.num_phases; ++pwi) {
           const AxisPhase& pw = job.w.phases[pwi];
           float* row = rows + c * row_stride + pwi * phase_stride;
           const int64_t count = min_i64(pw.count, q_lo + cq) - q_lo;
-          if (pwi < merged_max_phases) ps[pwi] = row;
+          if (pwi < kMaxInterleaved) ps[pwi] = row;
           if (pw.out_start != pwi) whole = 0;
           whole = min_i64(whole, count);
           if (count > 0) bias_activate_row<Arch>(row, row, count, bias, job.activation, job.alpha);

@@ -305,10 +305,12 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   // Output rows and positions per row of one launch (per stride phase for conv_transpose).
   const uint32_t rows = d.transposed ? ceil_div(out.h, d.stride_h) : static_cast<uint32_t>(out.h);
   const uint32_t positions = d.transposed ? ceil_div(out.w, d.stride_w) : static_cast<uint32_t>(out.w);
+  // Outputs of the launch counting the padded channel tiles: lanes = this / (co_tile * pos_tile).
+  const uint64_t tile_outputs = uint64_t(out.n) * d.groups * t.cout_pg_padded * out.h * out.w;
   std::optional<StagedTiles> staged;
   if (caps.shared_staging) {
     ConvTiles small = t;
-    small.pos_tile = staged_pos_tile(t, uint64_t(out.n) * d.groups * t.cout_pg_padded * out.h * out.w, caps);
+    small.pos_tile = staged_pos_tile(t, tile_outputs, caps);
     staged = choose_staged(d, small, co_tiles, rows, positions, caps);
     if (staged) t = small;  // else the register path, with its own tiles
   }
@@ -328,10 +330,7 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   const bool vec4_stores = whole_vec4_rows && (!d.transposed || phases_inside);
   const StagedTiles st = staged.value_or(StagedTiles{});
   const uint64_t out_count = uint64_t(out.n) * d.c_out * out.h * out.w;
-  const uint32_t split =
-      staged ? staged_split(d, uint64_t(out.n) * d.groups * t.cout_pg_padded * out.h * out.w / (t.co_tile * t.pos_tile),
-                            out_count, caps)
-             : 1u;
+  const uint32_t split = staged ? staged_split(d, tile_outputs / (t.co_tile * t.pos_tile), out_count, caps) : 1u;
   set_spec(disp, kFlatWorkgroup,
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),

@@ -108,13 +108,6 @@ void compute_barrier(const DeviceFunctions& fn, VkCommandBuffer cmd, VkPipelineS
   fn.vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &barrier, 0, nullptr, 0, nullptr);
 }
 
-// Bytes of scratch the dispatches use at binding kIndices (0: none).
-VkDeviceSize scratch_bytes(const std::vector<Dispatch>& dispatches) {
-  uint64_t floats = 0;
-  for (const Dispatch& d : dispatches) floats = std::max(floats, d.scratch_floats);
-  return floats * sizeof(float);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<VulkanKernel>> VulkanKernel::create(std::shared_ptr<VulkanDevice> device, Precision precision,
@@ -391,6 +384,16 @@ Status VulkanKernel::record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set,
   return {};
 }
 
+Result<VkDescriptorBufferInfo> VulkanKernel::partial_sums_for(const std::vector<Dispatch>& dispatches, Buffer& buffer) {
+  uint64_t floats = 0;
+  for (const Dispatch& d : dispatches) floats = std::max(floats, d.scratch_floats);
+  if (floats == 0) return VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE};
+  const VkDeviceSize bytes = round_up16(floats * sizeof(float));
+  UPCONV_RETURN_IF_ERROR(check_range("partial sums", bytes));
+  UPCONV_RETURN_IF_ERROR(ensure_buffer(buffer, bytes, MemoryUse::device_local));
+  return VkDescriptorBufferInfo{buffer.get(), 0, bytes};
+}
+
 Status VulkanKernel::check_range(const char* what, VkDeviceSize bytes) const {
   const VkDeviceSize limit = device_->limits().maxStorageBufferRange;
   if (bytes <= limit) return {};
@@ -414,9 +417,8 @@ Status VulkanKernel::run(const OpArgs& args) {
   UPCONV_RETURN_IF_ERROR(check_range("output", round_up16(out_bytes)));
   UPCONV_RETURN_IF_ERROR(check_range("indices", round_up16(idx_bytes)));
   const MemoryUse resident = unified_memory_ ? MemoryUse::shared : MemoryUse::device_local;
-  const VkDeviceSize partial_bytes = scratch_bytes(*dispatches);
-  UPCONV_RETURN_IF_ERROR(check_range("partial sums", round_up16(partial_bytes)));
-  if (partial_bytes) UPCONV_RETURN_IF_ERROR(ensure_buffer(run_scratch_, partial_bytes, MemoryUse::device_local));
+  auto partials = partial_sums_for(*dispatches, run_scratch_);
+  if (!partials.ok()) return partials.status();
   // The view spans this run's input (whole texels: round_up16), so it is remade when the size
   // changes, and goes before the buffer when that is reallocated.
   if (input_view_bytes_ != round_up16(in_bytes)) input_view_.reset();
@@ -458,9 +460,7 @@ Status VulkanKernel::run(const OpArgs& args) {
       {weight_ ? weight_.get() : dummy_.get(), 0, weight_ ? round_up16(weight_bytes_) : VK_WHOLE_SIZE},
       {bias_ ? bias_.get() : dummy_.get(), 0, bias_ ? round_up16(bias_bytes_) : VK_WHOLE_SIZE},
       {output_.get(), 0, round_up16(out_bytes)},
-      args.indices    ? VkDescriptorBufferInfo{indices_.get(), 0, round_up16(idx_bytes)}
-      : partial_bytes ? VkDescriptorBufferInfo{run_scratch_.get(), 0, round_up16(partial_bytes)}
-                      : VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE},
+      args.indices ? VkDescriptorBufferInfo{indices_.get(), 0, round_up16(idx_bytes)} : *partials,
   };
   write_set(run_set_, infos, input_texels ? input_view_.get() : VK_NULL_HANDLE);
 
@@ -568,17 +568,14 @@ Status VulkanKernel::record(VkCommandBuffer cmd, const Dims4& in, const Dims4& o
   if (out.count() == 0) return device_->take_validation_status();  // an empty batch: no commands
   auto dispatches = plan(in, out, /*input_texels=*/false);
   if (!dispatches.ok()) return dispatches.status();
-  const VkDeviceSize partial_bytes = scratch_bytes(*dispatches);
-  UPCONV_RETURN_IF_ERROR(check_range("partial sums", round_up16(partial_bytes)));
-  if (partial_bytes) UPCONV_RETURN_IF_ERROR(ensure_buffer(record_scratch_, partial_bytes, MemoryUse::device_local));
+  auto partials = partial_sums_for(*dispatches, record_scratch_);
+  if (!partials.ok()) return partials.status();
   const VkDescriptorBufferInfo infos[5] = {
       {input.buffer, input.offset, input.range},
       {weight_ ? weight_.get() : dummy_.get(), 0, weight_ ? round_up16(weight_bytes_) : VK_WHOLE_SIZE},
       {bias_ ? bias_.get() : dummy_.get(), 0, bias_ ? round_up16(bias_bytes_) : VK_WHOLE_SIZE},
       {output.buffer, output.offset, output.range},
-      indices         ? VkDescriptorBufferInfo{indices->buffer, indices->offset, indices->range}
-      : partial_bytes ? VkDescriptorBufferInfo{record_scratch_.get(), 0, round_up16(partial_bytes)}
-                      : VkDescriptorBufferInfo{dummy_.get(), 0, VK_WHOLE_SIZE},
+      indices ? VkDescriptorBufferInfo{indices->buffer, indices->offset, indices->range} : *partials,
   };
   write_set(record_set_, infos, VK_NULL_HANDLE);
   if (timed) {

@@ -54,6 +54,9 @@ class VulkanKernel final : public OpKernel {
   Status record_dispatches(VkCommandBuffer cmd, VkDescriptorSet set, const std::vector<Dispatch>& dispatches);
   /// unsupported when a binding of `bytes` exceeds maxStorageBufferRange.
   Status check_range(const char* what, VkDeviceSize bytes) const;
+  /// Binding kIndices for a conv's partial sums (Dispatch::scratch_floats): `buffer`, grown to
+  /// the dispatches' largest need, or the dummy where they need none.
+  Result<VkDescriptorBufferInfo> partial_sums_for(const std::vector<Dispatch>& dispatches, Buffer& buffer);
   size_t element_bytes() const noexcept { return fp16() ? 2 : 4; }
   /// Milliseconds between the timestamps at queries `first` and first + 1, or -1 when they are
   /// not both available (`wait`: block until they are).
