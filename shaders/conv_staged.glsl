@@ -23,7 +23,7 @@
 // Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
 // (aspp_d12: taps 12 rows apart) does not stage the rows between its taps.
 // The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit
-// the device's shared memory and sets ids 21..26 to 1 where STAGED is off, so that the arrays
+// the device's shared memory and sets ids 21..28 to 1 where STAGED is off, so that the arrays
 // then take one word each.
 #ifndef UPCONV_CONV_STAGED_GLSL
 #define UPCONV_CONV_STAGED_GLSL
@@ -39,6 +39,8 @@ layout(constant_id = 26) const uint CO_LANES = 1;  // channel tiles of a workgro
 // its own slice of a group's input channels into partial_buf; conv_split_reduce.comp then adds
 // the slices, the bias and the activation. For launches with too few output tiles to fill a GPU.
 layout(constant_id = 27) const uint SPLIT = 1;
+// Elements a lane loads per round while staging (see stage_input).
+layout(constant_id = 28) const uint STAGE_BATCH = 1;
 
 // Partial sums of SPLIT > 1 launches, fp32 whatever the storage: [slice][n][c_out][oh][ow]
 // (binding 4, which no conv reads otherwise).
@@ -92,17 +94,29 @@ uint staged_co_units() { return (p.co_tiles + CO_LANES - 1u) / CO_LANES; }
 // Stages channels ci0 .. ci0 + nci - 1 of a group (x_chan0: flat channel index n * c_in + first
 // channel of the group): tile row r holds input row ih_first + r * row_step, column c input
 // column iw_first + c.
+// Both staging functions go in rounds of STAGE_BATCH elements per lane: all of a round's loads
+// are issued before its first store to shared memory, so a lane waits for device memory once per
+// round rather than once per element (a loop of one load and one store per trip does not let the
+// compiler start the next load before the store).
 void stage_input(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, int iw_first) {
   const uint per_channel = ROWS * COLS;
-  for (uint i = gl_LocalInvocationID.x; i < nci * per_channel; i += gl_WorkGroupSize.x) {
-    uint c = i / per_channel;
-    uint r = (i / COLS) % ROWS;
-    int ih = ih_first + int(r) * row_step;
-    int iw = iw_first + int(i % COLS);
-    float v = 0.0;
-    if (ih >= 0 && ih < int(p.in_h) && iw >= 0 && iw < int(p.in_w))
-      v = load_x(((x_chan0 + ci0 + c) * p.in_h + uint(ih)) * p.in_w + uint(iw));
-    x_tile[i] = v;
+  const uint total = nci * per_channel;
+  for (uint first = gl_LocalInvocationID.x; first < total; first += STAGE_BATCH * gl_WorkGroupSize.x) {
+    float v[STAGE_BATCH];
+    [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b) {
+      uint i = first + b * gl_WorkGroupSize.x;
+      uint c = i / per_channel;
+      uint r = (i / COLS) % ROWS;
+      int ih = ih_first + int(r) * row_step;
+      int iw = iw_first + int(i % COLS);
+      v[b] = 0.0;
+      if (i < total && ih >= 0 && ih < int(p.in_h) && iw >= 0 && iw < int(p.in_w))
+        v[b] = load_x(((x_chan0 + ci0 + c) * p.in_h + uint(ih)) * p.in_w + uint(iw));
+    }
+    [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b) {
+      uint i = first + b * gl_WorkGroupSize.x;
+      if (i < total) x_tile[i] = v[b];
+    }
   }
 }
 
@@ -112,14 +126,25 @@ void stage_input(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, i
 // ci0 .. ci0 + nci - 1 are one contiguous run of nci * CO_TILE floats.
 void stage_weights(uint w_first, uint w_tile_step, uint w_tap_step, uint tile0, uint ntaps, uint ci0, uint nci) {
   const uint per_tap = nci * CO_TILE;
-  for (uint i = gl_LocalInvocationID.x; i < ntaps * CO_LANES * per_tap; i += gl_WorkGroupSize.x) {
-    uint j = i % per_tap;  // channel * CO_TILE + output channel
-    uint lc = (i / per_tap) % CO_LANES;
-    uint m = i / (per_tap * CO_LANES);
-    uint c = j / CO_TILE, co = j % CO_TILE;
-    float v = 0.0;
-    if (tile0 + lc < p.co_tiles) v = load_w(w_first + lc * w_tile_step + m * w_tap_step + ci0 * CO_TILE + j);
-    w_tile[((m * CI_CHUNK + c) * CO_LANES + lc) * CO_VEC4 + co / 4u][co % 4u] = v;
+  const uint total = ntaps * CO_LANES * per_tap;
+  for (uint first = gl_LocalInvocationID.x; first < total; first += STAGE_BATCH * gl_WorkGroupSize.x) {
+    float v[STAGE_BATCH];
+    [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b) {
+      uint i = first + b * gl_WorkGroupSize.x;
+      uint j = i % per_tap;  // channel * CO_TILE + output channel
+      uint lc = (i / per_tap) % CO_LANES;
+      uint m = i / (per_tap * CO_LANES);
+      v[b] = 0.0;
+      if (i < total && tile0 + lc < p.co_tiles) v[b] = load_w(w_first + lc * w_tile_step + m * w_tap_step + ci0 * CO_TILE + j);
+    }
+    [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b) {
+      uint i = first + b * gl_WorkGroupSize.x;
+      uint j = i % per_tap;
+      uint lc = (i / per_tap) % CO_LANES;
+      uint m = i / (per_tap * CO_LANES);
+      uint c = j / CO_TILE, co = j % CO_TILE;
+      if (i < total) w_tile[((m * CI_CHUNK + c) * CO_LANES + lc) * CO_VEC4 + co / 4u][co % 4u] = v[b];
+    }
   }
 }
 

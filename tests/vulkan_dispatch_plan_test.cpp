@@ -206,8 +206,12 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
                                      {depthwise, {2, 32, 9, 37}},   {strided, {1, 3, 50, 71}},
                                      {wavenet, {1, 64, 1, 16000}}};
   for (uint64_t target_lanes : {0ull, 65536ull, 1ull << 40})
-  for (uint32_t shared_memory : {16384u, 49152u, 4096u}) {
+  for (uint32_t shared_memory : {16384u, 49152u, 4096u})
+  for (auto [workgroup, batch] : {std::pair{64u, 8u}, std::pair{256u, 1u}, std::pair{32u, 32u}, std::pair{1024u, 3u}}) {
     DeviceCaps caps;
+    caps.max_workgroup_size[0] = caps.max_workgroup_invocations = 256;
+    caps.staged_workgroup = workgroup;
+    caps.stage_batch = batch;
     caps.subgroup_size = 32;
     caps.subgroup_broadcast = caps.weight_texels = caps.input_texels = true;
     caps.shared_staging = true;
@@ -217,7 +221,8 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
       const ConvDesc& d = l.desc;
       SCOPED_TRACE(std::string(d.transposed ? "conv_transpose" : "conv") + " k " + std::to_string(d.kw) +
                    " s " + std::to_string(d.stride_w) + " d " + std::to_string(d.dil_w) + ", shared memory " +
-                   std::to_string(shared_memory) + ", target lanes " + std::to_string(target_lanes));
+                   std::to_string(shared_memory) + ", target lanes " + std::to_string(target_lanes) +
+                   ", workgroup " + std::to_string(workgroup) + ", batch " + std::to_string(batch));
       const Dims4 out = d.output_dims(l.in);
       auto plan = plan_dispatches(d, l.in, out, caps);
       ASSERT_TRUE(plan.ok()) << plan.status().to_string();
@@ -234,6 +239,14 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
       EXPECT_LE(4ull * chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_lanes * co_vec4),
                 std::min(shared_memory, 16384u));
       EXPECT_EQ(front.spec[0].value, lanes_x * rows * co_lanes);
+      EXPECT_LE(front.spec[0].value, std::min(workgroup, 256u)) << "lanes per workgroup";
+      // A staging round loads at most caps.stage_batch elements per lane, and no more than the
+      // larger of the two tiles needs, so every round but the last is full.
+      const uint32_t stage_batch = spec_of(front, 28);
+      const uint64_t lanes = front.spec[0].value;
+      const uint64_t per_lane = (std::max(uint64_t(chunk) * rows * cols, uint64_t(taps) * chunk * co_lanes * co_tile) +
+                                 lanes - 1) / lanes;
+      EXPECT_EQ(stage_batch, std::min<uint64_t>(batch, per_lane));
       // Workgroup z covers every channel tile of every (n, group[, phase]).
       const uint64_t co_tiles = (d.c_out / d.groups + co_tile - 1) / co_tile;
       uint64_t z = 0;
@@ -273,6 +286,7 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
   ASSERT_TRUE(fallback.ok()) << fallback.status().to_string();
   EXPECT_EQ(spec_of(fallback->front(), 20), 0u);
   EXPECT_EQ(spec_of(fallback->front(), 24), 1u);  // COLS: the unused tile takes one word
+  EXPECT_EQ(spec_of(fallback->front(), 28), 1u);  // STAGE_BATCH: one unused word per round
   caps.shared_staging = false;
   auto registers = plan_dispatches(aspp, Dims4{1, 256, 64, 64}, Dims4{1, 256, 64, 64}, caps);
   ASSERT_TRUE(registers.ok());

@@ -157,9 +157,14 @@ TEST(VulkanOps, StagingFollowsTheDeviceAndTheEnvironment) {
   // VulkanOpsSharedStagingSmallTiles run sets a count no test layer reaches.
   const char* lanes = std::getenv("UPCONV_VULKAN_STAGED_LANES");
   EXPECT_EQ(dev->staged_target_lanes(), lanes ? std::strtoull(lanes, nullptr, 10) : cpu_type ? 0u : 65536u);
-  // Split over input channels: only with UPCONV_VULKAN_SPLIT=auto (VulkanOpsSharedStagingSplit).
+  // Split over input channels: on unless UPCONV_VULKAN_SPLIT=none (VulkanOpsSharedStagingSmallTiles).
   const char* split = std::getenv("UPCONV_VULKAN_SPLIT");
-  EXPECT_EQ(dev->split_reduction(), split && std::string(split) == "auto");
+  EXPECT_EQ(dev->split_reduction(), !split || std::string(split) != "none");
+  // Staging rounds and workgroup bound (VulkanOpsSharedStagingWideWorkgroups sets both).
+  const char* batch = std::getenv("UPCONV_VULKAN_STAGE_BATCH");
+  EXPECT_EQ(dev->stage_batch(), batch ? std::strtoul(batch, nullptr, 10) : 8u);
+  const char* wg = std::getenv("UPCONV_VULKAN_STAGED_WG");
+  EXPECT_EQ(dev->staged_workgroup(), wg ? std::strtoul(wg, nullptr, 10) : 64u);
 }
 
 // ---------------------------------------------------------------------------------------------

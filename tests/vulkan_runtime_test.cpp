@@ -286,7 +286,11 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
   }
   for (auto [name, bad] : {std::pair{"UPCONV_VULKAN_READS", "textures"}, std::pair{"UPCONV_VULKAN_STAGING", "local"},
                            std::pair{"UPCONV_VULKAN_STAGED_LANES", "many"}, std::pair{"UPCONV_VULKAN_STAGED_LANES", "-1"},
-                           std::pair{"UPCONV_VULKAN_STAGED_LANES", "64k"}, std::pair{"UPCONV_VULKAN_SPLIT", "always"}}) {
+                           std::pair{"UPCONV_VULKAN_STAGED_LANES", "64k"}, std::pair{"UPCONV_VULKAN_SPLIT", "always"},
+                           std::pair{"UPCONV_VULKAN_STAGE_BATCH", "0"}, std::pair{"UPCONV_VULKAN_STAGE_BATCH", "33"},
+                           std::pair{"UPCONV_VULKAN_STAGED_WG", "96"}, std::pair{"UPCONV_VULKAN_STAGED_WG", "2048"},
+                           std::pair{"UPCONV_VULKAN_STAGED_WG", "16"}, std::pair{"UPCONV_VULKAN_TIMING_REPEATS", "0"},
+                           std::pair{"UPCONV_VULKAN_TIMING_REPEATS", "1001"}}) {
     ScopedEnv env(name, bad);
     auto ctx = Context::create(o);
     ASSERT_FALSE(ctx.ok()) << name;

@@ -200,8 +200,14 @@ uint32_t activation_kind(const ConvDesc& d) { return static_cast<uint32_t>(d.act
 struct StagedTiles {
   uint32_t ci_chunk = 1, lanes_x = 1, rows = 1, cols = 1, taps = 1, co_lanes = 1;
   uint32_t co_tile = 1;
+  uint32_t stage_batch = 1;  // elements a lane loads per staging round (STAGE_BATCH)
   uint64_t groups_x = 1, groups_y = 1;
   uint32_t lanes() const { return lanes_x * rows * co_lanes; }
+  // Most elements of one staged tile (input or weights) per lane of the workgroup.
+  uint64_t tile_elements_per_lane() const {
+    const uint64_t x = uint64_t(ci_chunk) * rows * cols, w = uint64_t(taps) * ci_chunk * co_lanes * co_tile;
+    return (std::max(x, w) + lanes() - 1) / lanes();
+  }
   // x_tile + w_tile of the shader, in fp32 (w_tile in vec4s of output channels).
   uint64_t shared_bytes() const {
     return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_lanes * ((co_tile + 3) / 4 * 4));
@@ -251,14 +257,14 @@ uint32_t staged_split(const ConvDesc& d, uint64_t lanes, uint64_t out_count, con
 // phase for conv_transpose) and co_tiles channel tiles, or nothing where even one channel of the
 // smallest block does not fit the device's shared memory (a very wide dilated kernel) or the
 // grid exceeds the device's workgroup counts: such layers take the register-tiled path.
-// Workgroups of up to 64 lanes: the spatial block first (lanes_x along W, then rows), channel
+// Workgroups of up to caps.staged_workgroup lanes: the spatial block first (lanes_x along W, then rows), channel
 // tiles fill what a small block leaves. To fit the budget the channel chunk shrinks first, then
 // the channel tiles, the rows and the lanes along W.
 std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
                                          uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
-  const uint32_t max_lanes = std::bit_floor(
-      std::min<uint32_t>({kFlatWorkgroup, caps.max_workgroup_size[0], caps.max_workgroup_invocations}));
+  const uint32_t max_lanes = std::bit_floor(std::max<uint32_t>(
+      std::min<uint32_t>({caps.staged_workgroup, caps.max_workgroup_size[0], caps.max_workgroup_invocations}), 1));
   StagedTiles s;
   s.co_tile = t.co_tile;
   s.lanes_x = std::min<uint32_t>(max_lanes, std::bit_ceil(std::max(ceil_div(positions, t.pos_tile), 1u)));
@@ -295,6 +301,10 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
   s.groups_x = (positions + uint64_t(s.lanes_x) * t.pos_tile - 1) / (uint64_t(s.lanes_x) * t.pos_tile);
   s.groups_y = (uint64_t(rows) + s.rows - 1) / s.rows;
   if (s.groups_x > caps.max_workgroup_count[0] || s.groups_y > caps.max_workgroup_count[1]) return std::nullopt;
+  // A round of STAGE_BATCH loads per lane, no more than the larger tile needs (each element of a
+  // round is an unrolled load, and the round's values are live until stored).
+  s.stage_batch = static_cast<uint32_t>(
+      std::clamp<uint64_t>(std::min<uint64_t>(caps.stage_batch, s.tile_elements_per_lane()), 1, 32));
   return s;
 }
 
@@ -338,7 +348,8 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
             staged ? 1u : weight_share(t, caps), caps.weight_texels && !staged ? weight_texel_channels(d, caps) : 0u,
             caps.input_texels && !staged && (d.transposed || d.stride_w == 1) ? 1u : 0u,
             vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, staged ? 1u : ci_unroll(d),
-            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes, split});
+            staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes, split,
+            st.stage_batch});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W. Staged
   // workgroups take co_lanes channel tiles each.

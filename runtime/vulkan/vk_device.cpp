@@ -2,12 +2,16 @@
 #include "runtime/vulkan/vk_device.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "runtime/vulkan/vk_memory.hpp"
+#include "runtime/vulkan/vk_pipeline_stats.hpp"
 #include "runtime/vulkan/vk_pipelines.hpp"
 
 namespace upconv::detail::vk {
@@ -100,27 +104,54 @@ Result<bool> use_shared_staging(VkPhysicalDeviceType type) {
   return env_switch("UPCONV_VULKAN_STAGING", "shared", "none", type != VK_PHYSICAL_DEVICE_TYPE_CPU);
 }
 
+/// A count from the environment: `fallback` where `name` is unset or empty, else its decimal value,
+/// which must lie in [lo, hi] (and be a power of two where `power_of_two`); anything else is an
+/// invalid_argument naming the variable, its value and what was expected.
+Result<uint64_t> env_count(const char* name, uint64_t fallback, uint64_t lo, uint64_t hi, bool power_of_two = false) {
+  const char* env = std::getenv(name);
+  const std::string v = env ? env : "";
+  if (v.empty()) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  const bool ok = errno == 0 && end != v.c_str() && *end == '\0' && v[0] != '-' && n >= lo && n <= hi &&
+                  (!power_of_two || std::has_single_bit(n));
+  if (!ok)
+    return invalid_argument(std::string(name) + " is '" + v + "'; expected " + (power_of_two ? "a power of two" : "a count") +
+                            " from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return uint64_t{n};
+}
+
 /// Lanes a staged conv launch aims for on a device of this type (VulkanDevice::
 /// staged_target_lanes): 65536 on GPUs (an H200 runs 132 x 2048 lanes at once; half a thousand
 /// per compute unit is where launches there stopped starving), 0 on CPU-type devices, whose
 /// lanes are SIMD lanes of a few threads. UPCONV_VULKAN_STAGED_LANES=<count> overrides (tests
 /// run the smallest tiles on lavapipe with it).
 Result<uint64_t> target_lanes_for(VkPhysicalDeviceType type) {
-  const char* env = std::getenv("UPCONV_VULKAN_STAGED_LANES");
-  const std::string v = env ? env : "";
-  if (v.empty()) return uint64_t{type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0u : 65536u};
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (errno != 0 || end == v.c_str() || *end != '\0' || v[0] == '-')
-    return invalid_argument("UPCONV_VULKAN_STAGED_LANES is '" + v + "'; expected a count of lanes (0 or more)");
-  return uint64_t{n};
+  return env_count("UPCONV_VULKAN_STAGED_LANES", type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 0u : 65536u, 0,
+                   std::numeric_limits<uint64_t>::max());
 }
 
+/// Elements a lane of a staged conv loads per round while staging (VulkanDevice::stage_batch,
+/// shaders/conv_staged.glsl STAGE_BATCH): UPCONV_VULKAN_STAGE_BATCH=<1..32> overrides.
+Result<uint64_t> stage_batch_from_env() { return env_count("UPCONV_VULKAN_STAGE_BATCH", 8, 1, 32); }
+
+/// Most lanes of a staged conv workgroup (VulkanDevice::staged_workgroup): 64, or
+/// UPCONV_VULKAN_STAGED_WG=<32..1024, a power of two> (the device's limits still apply).
+Result<uint64_t> staged_workgroup_from_env() { return env_count("UPCONV_VULKAN_STAGED_WG", 64, 32, 1024, true); }
+
+/// Times Plan::run records its dispatches back to back between its timestamps
+/// (VulkanDevice::timing_repeats): UPCONV_VULKAN_TIMING_REPEATS=<1..1000>, 1 by default. For
+/// benchmarks: a run's host transfers leave a GPU idle between runs, and a GPU that idles lowers
+/// its clocks, so a single dispatch per run can be timed at a lower clock than back-to-back work.
+Result<uint64_t> timing_repeats_from_env() { return env_count("UPCONV_VULKAN_TIMING_REPEATS", 1, 1, 1000); }
+
 /// Whether staged conv launches too small for the device split their input channels
-/// (VulkanDevice::split_reduction): UPCONV_VULKAN_SPLIT=auto turns it on. Off by default until it
-/// has been timed on a GPU (the planner's other staged choices were; see the README).
-Result<bool> use_split_reduction() { return env_switch("UPCONV_VULKAN_SPLIT", "auto", "none", false); }
+/// (VulkanDevice::split_reduction): on by default, UPCONV_VULKAN_SPLIT=none turns it off. On an
+/// H100 it took dcgan_g2 from 0.156 to 0.035-0.039 ms and dcgan_g4 from 0.045 to 0.036-0.039
+/// (two runs each), the only bench layers it splits besides fsrcnn_x3 (0.064 -> 0.060-0.067).
+/// It never splits on CPU-type devices, whose target lanes are 0.
+Result<bool> use_split_reduction() { return env_switch("UPCONV_VULKAN_SPLIT", "auto", "none", true); }
 
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
 int compute_queue_family(const InstanceFunctions& ifn, VkPhysicalDevice physical, uint32_t* valid_bits) {
@@ -358,10 +389,26 @@ Status VulkanDevice::create_device(uint32_t index, const std::vector<VkPhysicalD
   storage16.storageBuffer16BitAccess = props_.storage_buffer_16bit ? VK_TRUE : VK_FALSE;
   VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   features.pNext = &storage16;
+  // The driver's pipeline statistics, only when asked for (UPCONV_VULKAN_PIPELINE_STATS).
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR executables{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+  std::vector<const char*> extensions;
+  const bool stats = pipeline_stats_requested();
+  const bool stats_offered = stats && device_offers_pipeline_stats(ifn_, physical_);
+  if (stats_offered) {
+    executables.pipelineExecutableInfo = VK_TRUE;
+    storage16.pNext = &executables;
+    extensions.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+  } else if (stats) {
+    std::fprintf(stderr, "upconv: UPCONV_VULKAN_PIPELINE_STATS: %s does not offer %s\n", name().c_str(),
+                 VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+  }
   VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   info.pNext = &features;
   info.queueCreateInfoCount = 1;
   info.pQueueCreateInfos = &queue_info;
+  info.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  info.ppEnabledExtensionNames = extensions.data();
   VkDevice device = VK_NULL_HANDLE;
   UPCONV_VK_CHECK(ifn_.vkCreateDevice(physical_, &info, nullptr, &device));
   auto destroy = reinterpret_cast<PFN_vkDestroyDevice>(ifn_.vkGetDeviceProcAddr(device, "vkDestroyDevice"));
@@ -372,6 +419,7 @@ Status VulkanDevice::create_device(uint32_t index, const std::vector<VkPhysicalD
   if (!dfn.ok()) return dfn.status();
   dfn_ = *dfn;
   dfn_.vkGetDeviceQueue(device, queue_family_, 0, &queue_);
+  if (stats_offered) pipeline_stats_ = PipelineStatsReporter(ifn_, device);
   return {};
 }
 
@@ -390,6 +438,15 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto split = use_split_reduction();
   if (!split.ok()) return split.status();
   split_reduction_ = *split;
+  auto batch = stage_batch_from_env();
+  if (!batch.ok()) return batch.status();
+  stage_batch_ = static_cast<uint32_t>(*batch);
+  auto staged_wg = staged_workgroup_from_env();
+  if (!staged_wg.ok()) return staged_wg.status();
+  staged_workgroup_ = static_cast<uint32_t>(*staged_wg);
+  auto repeats = timing_repeats_from_env();
+  if (!repeats.ok()) return repeats.status();
+  timing_repeats_ = static_cast<uint32_t>(*repeats);
   ifn_.vkGetPhysicalDeviceMemoryProperties(physical_, &memory_props_);
   if (props_.core.limits.maxPushConstantsSize < kPushConstantRangeBytes)
     return Status(StatusCode::unsupported, name() + " allows only " +
@@ -399,6 +456,7 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto store = PipelineStore::create(dfn_, device_handle_, props_.core, options.pipeline_cache_path);
   if (!store.ok()) return store.status();
   pipelines_ = std::move(store).value();
+  pipelines_->report_statistics(pipeline_stats_);
   return take_validation_status();
 }
 

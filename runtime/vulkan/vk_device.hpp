@@ -12,6 +12,7 @@
 
 #include "runtime/vulkan/vk_functions.hpp"
 #include "runtime/vulkan/vk_handles.hpp"
+#include "runtime/vulkan/vk_pipeline_stats.hpp"
 #include "upconv/plan.hpp"
 #include "upconv/vulkan.hpp"
 
@@ -98,8 +99,18 @@ class VulkanDevice {
   uint64_t staged_target_lanes() const noexcept { return staged_target_lanes_; }
   /// Whether staged conv launches under that many lanes at their smallest tiles split their input
   /// channels over several workgroups and add the partial sums in a second pass
-  /// (DeviceCaps::split_reduction): UPCONV_VULKAN_SPLIT=auto, off by default.
+  /// (DeviceCaps::split_reduction): on unless UPCONV_VULKAN_SPLIT=none.
   bool split_reduction() const noexcept { return split_reduction_; }
+  /// Elements a staged conv lane loads per round while staging (DeviceCaps::stage_batch): 8;
+  /// UPCONV_VULKAN_STAGE_BATCH overrides.
+  uint32_t stage_batch() const noexcept { return stage_batch_; }
+  /// Most lanes of a staged conv workgroup (DeviceCaps::staged_workgroup): 64;
+  /// UPCONV_VULKAN_STAGED_WG overrides.
+  uint32_t staged_workgroup() const noexcept { return staged_workgroup_; }
+  /// Times Plan::run records the op's dispatches back to back (each run computes the same
+  /// output again); Plan::last_device_time_ms() is then their time divided by that count. 1;
+  /// UPCONV_VULKAN_TIMING_REPEATS overrides, for benchmarks at a GPU's steady-state clocks.
+  uint32_t timing_repeats() const noexcept { return timing_repeats_; }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }
@@ -147,7 +158,11 @@ class VulkanDevice {
   bool texel_reads_ = false;
   bool shared_staging_ = false;
   uint64_t staged_target_lanes_ = 0;
-  bool split_reduction_ = false;
+  bool split_reduction_ = true;
+  uint32_t stage_batch_ = 8;
+  uint32_t staged_workgroup_ = 64;
+  uint32_t timing_repeats_ = 1;
+  PipelineStatsReporter pipeline_stats_;  // off unless UPCONV_VULKAN_PIPELINE_STATS (vk_pipeline_stats.hpp)
   uint32_t timestamp_valid_bits_ = 0;
   std::unique_ptr<MemoryAllocator> memory_;
   std::unique_ptr<PipelineStore> pipelines_;

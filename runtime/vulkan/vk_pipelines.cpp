@@ -7,6 +7,8 @@
 #include <iterator>
 #include <memory>
 
+#include "upconv/shaders.hpp"
+
 namespace upconv::detail::vk {
 namespace {
 
@@ -197,9 +199,16 @@ Result<VkPipeline> PipelineStore::get(const PipelineKey& key, std::span<const ui
   info.stage.pName = "main";
   info.stage.pSpecializationInfo = entries.empty() ? nullptr : &spec;
   info.layout = pipeline_layout_.get();
+  if (stats_.enabled()) info.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
   VkPipeline pipeline = VK_NULL_HANDLE;
   UPCONV_VK_CHECK(fn_.vkCreateComputePipelines(device_, cache_.get(), 1, &info, nullptr, &pipeline));
   pipelines_.emplace(key, Owned<VkPipeline>(device_, pipeline, fn_.vkDestroyPipeline));
+  if (stats_.enabled()) {
+    std::string label = std::string(shaders::name(static_cast<shaders::ShaderId>(key.shader))) +
+                        (key.storage ? " fp16" : " fp32") + " spec";
+    for (const auto& [id, value] : key.spec) label.append(" ").append(std::to_string(id)).append("=").append(std::to_string(value));
+    std::fputs(stats_.describe(device_, pipeline, label).c_str(), stderr);
+  }
   return pipeline;
 }
 

@@ -17,6 +17,7 @@
 
 #include "runtime/vulkan/vk_functions.hpp"
 #include "runtime/vulkan/vk_handles.hpp"
+#include "runtime/vulkan/vk_pipeline_stats.hpp"
 
 namespace upconv::detail::vk {
 
@@ -76,6 +77,9 @@ class PipelineStore {
   bool loaded_from_file() const noexcept { return loaded_from_file_; }
   /// Number of distinct pipelines created so far.
   size_t pipeline_count();
+  /// Pipelines created from now on capture the driver's statistics and print them to stderr
+  /// (UPCONV_VULKAN_PIPELINE_STATS), where `reporter` is enabled.
+  void report_statistics(const PipelineStatsReporter& reporter) { stats_ = reporter; }
 
  private:
   PipelineStore(const DeviceFunctions& fn, VkDevice device) : fn_(fn), device_(device) {}
@@ -90,6 +94,7 @@ class PipelineStore {
   std::mutex mutex_;
   std::map<std::pair<uint32_t, uint32_t>, Owned<VkShaderModule>> modules_;
   std::map<PipelineKey, Owned<VkPipeline>> pipelines_;
+  PipelineStatsReporter stats_;
 };
 
 }  // namespace upconv::detail::vk
