@@ -2,7 +2,7 @@
 # The Vulkan tests and benchmarks on a machine with a real GPU (the workplace's lent device
 # machine; never CI, which has lavapipe only). Runs from the repository root with the bundle of
 # scripts/device-bundle.sh in .devrun/ and, for the loader, the .deb files of the device tool's
-# README in .gl/. Logs and JSON go to $OUT (default /tmp/device-check; five files, within the
+# README in .gl/. Logs and JSON go to $OUT (default /tmp/device-check; six files, within the
 # tool's eight); the summary is printed last.
 #   UPCONV_TEST_VULKAN_DEVICE=NVIDIA bash scripts/device-check.sh
 set -uo pipefail
@@ -51,15 +51,22 @@ tmp_examples="$(mktemp -d)"
   run_test ops_default 200 UPCONV_X=1 -- "$bin/vulkan_ops_test"
   run_test golden_default 90 UPCONV_X=1 -- "$bin/golden_test" --gtest_filter='GoldenVulkan.*'
 ) &
-(
+# DEVICE_CHECK_QUICK=1 leaves out the runs of the register path, texel reads, fp16 and the variants
+# without subgroups or with the largest staged tiles (for a second call whose changes are all in
+# the staged path, when device time is short).
+quick="${DEVICE_CHECK_QUICK:-0}"
+[ "$quick" = 1 ] || (
   run_test ops_register_path 200 UPCONV_VULKAN_STAGING=none -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test golden_register_path 90 UPCONV_VULKAN_STAGING=none -- "$bin/golden_test" --gtest_filter='GoldenVulkan.*'
 ) &
 (
-  run_test ops_texel_reads 200 UPCONV_VULKAN_READS=texel -- "$bin/vulkan_ops_test" --gtest_filter="$conv:VulkanOps.PixelShuffle*:VulkanOps.RandomCopySweep*"
-  run_test ops_staged_big_tiles 200 UPCONV_VULKAN_STAGED_LANES=0 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  if [ "$quick" != 1 ]; then
+    run_test ops_texel_reads 200 UPCONV_VULKAN_READS=texel -- "$bin/vulkan_ops_test" --gtest_filter="$conv:VulkanOps.PixelShuffle*:VulkanOps.RandomCopySweep*"
+    run_test ops_staged_big_tiles 200 UPCONV_VULKAN_STAGED_LANES=0 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  fi
   run_test ops_split 200 UPCONV_VULKAN_SPLIT=auto UPCONV_VULKAN_STAGED_LANES=1000000000000 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
-  run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  run_test ops_wide_workgroups 200 UPCONV_VULKAN_STAGED_WG=256 UPCONV_VULKAN_STAGE_BATCH=3 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  [ "$quick" = 1 ] || run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
 ) &
 (
   # VulkanDeviceChoice tests need lavapipe beside the GPU; the device has the GPU alone.
@@ -83,10 +90,11 @@ grep -E '^\[  FAILED  \]|Failure|error:' "$out/tests.log" | head -n 40 | tee -a 
 
 # Benchmarks: GPU timestamps, every result checked against the CPU reference by `upconv bench`.
 # A first pass is thrown away: the GPU's clocks ramp up from idle during it. Variants beside the
-# default: fp16, the register path, the split over input channels, `upconv` of .devrun/base/ (a
+# default: fp16, the register path, without the split over input channels, `upconv` of .devrun/base/ (a
 # baseline build, if bundled),
-# UPCONV_VULKAN_STAGED_LANES=N for each N in $DEVICE_CHECK_LANES; the default once more last,
-# for the drift over the run.
+# UPCONV_VULKAN_STAGED_LANES=N for each N in $DEVICE_CHECK_LANES, and each entry
+# label:VAR=value[,VAR=value...] of $DEVICE_CHECK_VARIANTS (e.g. "batch1:UPCONV_VULKAN_STAGE_BATCH=1");
+# the default once more last, for the drift over the run.
 shapes=.devrun/all_shapes.json
 bench() {  # <label> <upconv> <env...> -- <args...>
   local label="$1" exe="$2"; shift 2
@@ -102,15 +110,27 @@ bench warmup "$bin/upconv" UPCONV_X=1 -- --repetitions 3
 rm -f "$out/vk_warmup.json"
 bench fp32 "$bin/upconv" UPCONV_X=1 --
 if [ -x .devrun/base/upconv ]; then bench base_fp32 .devrun/base/upconv UPCONV_X=1 --; fi
-bench fp16 "$bin/upconv" UPCONV_X=1 -- --precision fp16
-bench fp32_register "$bin/upconv" UPCONV_VULKAN_STAGING=none --
-bench fp32_split "$bin/upconv" UPCONV_VULKAN_SPLIT=auto --
+[ "$quick" = 1 ] || bench fp16 "$bin/upconv" UPCONV_X=1 -- --precision fp16
+# Each run's dispatches 20 times back to back: the GPU at the clocks of steady work (a run's host
+# transfers otherwise leave it idle between runs).
+bench fp32_steady "$bin/upconv" UPCONV_VULKAN_TIMING_REPEATS=20 --
+[ "$quick" = 1 ] || bench fp32_register "$bin/upconv" UPCONV_VULKAN_STAGING=none --
+bench fp32_nosplit "$bin/upconv" UPCONV_VULKAN_SPLIT=none --
 for lanes in ${DEVICE_CHECK_LANES:-}; do
   bench "fp32_lanes$lanes" "$bin/upconv" UPCONV_VULKAN_STAGED_LANES="$lanes" --
 done
+for variant in ${DEVICE_CHECK_VARIANTS:-}; do
+  IFS=, read -r -a variant_env <<< "${variant#*:}"
+  bench "fp32_${variant%%:*}" "$bin/upconv" "${variant_env[@]}" --
+done
 if [ -x .devrun/base/upconv ]; then bench base_fp32_again .devrun/base/upconv UPCONV_X=1 --; fi
 bench fp32_again "$bin/upconv" UPCONV_X=1 --
-if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+# The driver's statistics of every pipeline of the bench layers (registers, spills, ...), where
+# it offers VK_KHR_pipeline_executable_properties.
+UPCONV_VULKAN_PIPELINE_STATS=1 timeout 90 "$bin/upconv" bench --backend vulkan --shapes "$shapes" --repetitions 1 \
+  > /dev/null 2> "$out/pipeline_stats.txt"
+echo "pipeline stats: $(grep -c ' | ' "$out/pipeline_stats.txt") lines" | tee -a "$summary"
+if [ "${DEVICE_CHECK_TORCH:-1}" = 1 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   timeout 90 python3 bench/torch_gpu_peer.py --json "$out/torch.json" bench/shapes.json bench/memory_shapes.json \
     >> "$out/bench.txt" 2>&1
   echo "torch peer rc=$?" | tee -a "$summary"
@@ -129,8 +149,9 @@ if os.path.exists(torch_path):
     for r in json.load(open(torch_path))["results"]:
         runs.setdefault("torch_" + r["precision"], {})[r["name"]] = r
 json.dump(runs, open(os.path.join(out, "vk_all.json"), "w"), indent=1)
-labels = [l for l in ("fp32", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_split") if l in runs]
-labels += sorted(l for l in runs if l.startswith("fp32_lanes")) + [l for l in ("fp16", "torch_fp32", "torch_fp16") if l in runs]
+labels = [l for l in ("fp32", "fp32_steady", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_nosplit") if l in runs]
+known = {"fp32", "fp32_steady", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_nosplit", "fp16"}
+labels += [l for l in runs if l.startswith("fp32_") and l not in known] + [l for l in ("fp16", "torch_fp32", "torch_fp16") if l in runs]
 names = list(runs.get("fp32", {}))
 print("median ms, " + " | ".join(labels))
 print(f"{'layer':12s}" + "".join(f" {l[:12]:>12s}" for l in labels))
