@@ -129,22 +129,19 @@ void stage_weights(uint w_first, uint w_tile_step, uint w_tap_step, uint tile0, 
   const uint total = ntaps * CO_LANES * per_tap;
   for (uint first = gl_LocalInvocationID.x; first < total; first += STAGE_BATCH * gl_WorkGroupSize.x) {
     float v[STAGE_BATCH];
+    uint at[STAGE_BATCH];  // w_tile's vec4 * 4 + component: per_tap divides by a run-time value
     [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b) {
       uint i = first + b * gl_WorkGroupSize.x;
       uint j = i % per_tap;  // channel * CO_TILE + output channel
       uint lc = (i / per_tap) % CO_LANES;
       uint m = i / (per_tap * CO_LANES);
+      uint c = j / CO_TILE, co = j % CO_TILE;
+      at[b] = (((m * CI_CHUNK + c) * CO_LANES + lc) * CO_VEC4 + co / 4u) * 4u + co % 4u;
       v[b] = 0.0;
       if (i < total && tile0 + lc < p.co_tiles) v[b] = load_w(w_first + lc * w_tile_step + m * w_tap_step + ci0 * CO_TILE + j);
     }
-    [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b) {
-      uint i = first + b * gl_WorkGroupSize.x;
-      uint j = i % per_tap;
-      uint lc = (i / per_tap) % CO_LANES;
-      uint m = i / (per_tap * CO_LANES);
-      uint c = j / CO_TILE, co = j % CO_TILE;
-      if (i < total) w_tile[((m * CI_CHUNK + c) * CO_LANES + lc) * CO_VEC4 + co / 4u][co % 4u] = v[b];
-    }
+    [[unroll]] for (uint b = 0; b < STAGE_BATCH; ++b)
+      if (first + b * gl_WorkGroupSize.x < total) w_tile[at[b] / 4u][at[b] % 4u] = v[b];
   }
 }
 

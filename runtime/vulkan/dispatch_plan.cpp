@@ -257,9 +257,9 @@ uint32_t staged_split(const ConvDesc& d, uint64_t lanes, uint64_t out_count, con
 // phase for conv_transpose) and co_tiles channel tiles, or nothing where even one channel of the
 // smallest block does not fit the device's shared memory (a very wide dilated kernel) or the
 // grid exceeds the device's workgroup counts: such layers take the register-tiled path.
-// Workgroups of up to caps.staged_workgroup lanes: the spatial block first (lanes_x along W, then rows), channel
-// tiles fill what a small block leaves. To fit the budget the channel chunk shrinks first, then
-// the channel tiles, the rows and the lanes along W.
+// Workgroups of up to caps.staged_workgroup lanes: the spatial block first (lanes_x along W,
+// then rows), channel tiles fill what a small block leaves. To fit the budget the channel chunk
+// shrinks first, then the channel tiles, the rows and the lanes along W.
 std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
                                          uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
