@@ -65,6 +65,7 @@ quick="${DEVICE_CHECK_QUICK:-0}"
     run_test ops_staged_big_tiles 200 UPCONV_VULKAN_STAGED_LANES=0 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   fi
   run_test ops_split 200 UPCONV_VULKAN_SPLIT=auto UPCONV_VULKAN_STAGED_LANES=1000000000000 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  run_test ops_split_first 200 UPCONV_VULKAN_SPLIT=first UPCONV_VULKAN_STAGED_LANES=1024 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_wide_workgroups 200 UPCONV_VULKAN_STAGED_WG=256 UPCONV_VULKAN_STAGE_BATCH=3 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   [ "$quick" = 1 ] || run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
 ) &

@@ -398,6 +398,49 @@ TEST(VulkanDispatchPlan, ConvSplitOverInputChannelsOnlyWhereTheLaunchIsTooSmall)
   }
 }
 
+// With split_first the slices are chosen at the largest tile and the positions per lane shrink
+// only for the lanes 16 slices leave short: aspp_d12 keeps 16 x 4 with 4 slices (16384 x 4 lanes)
+// where the default takes 16 x 1 unsplit; dcgan_g2 ends as the default does (16 slices, 16 x 1);
+// fsrcnn_x3 keeps 1 x 16 with 16 slices; frame_up 8 x 8 with 2. Without split_reduction the
+// order does not matter: no slices.
+TEST(VulkanDispatchPlan, ConvSplitFirstKeepsLargerTilesWhereSlicesFillTheDevice) {
+  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
+                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
+  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  ConvDesc fsrcnn{.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3,
+                  .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
+  ConvDesc frame{.transposed = true, .c_in = 16, .c_out = 8, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  struct Expect {
+    ConvDesc desc;
+    Dims4 in;
+    uint32_t pos_first, split_first, pos_after, split_after;
+  };
+  for (const Expect& e : {Expect{aspp, {1, 256, 64, 64}, 4, 4, 1, 1}, Expect{dcgan, {1, 512, 8, 8}, 1, 16, 1, 16},
+                          Expect{fsrcnn, {1, 56, 96, 96}, 16, 16, 4, 4}, Expect{frame, {1, 16, 270, 480}, 8, 2, 4, 1}}) {
+    SCOPED_TRACE("c_in " + std::to_string(e.desc.c_in));
+    for (bool first : {false, true}) {
+      DeviceCaps caps;
+      caps.shared_staging = true;
+      caps.max_shared_memory = 49152;
+      caps.staged_target_lanes = 65536;
+      caps.split_reduction = true;
+      caps.split_first = first;
+      const Dims4 out = e.desc.output_dims(e.in);
+      auto plan = plan_dispatches(e.desc, e.in, out, caps);
+      ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+      EXPECT_EQ(spec_of(plan->front(), 10), first ? e.pos_first : e.pos_after) << "first " << first;
+      EXPECT_EQ(spec_of(plan->front(), 27), first ? e.split_first : e.split_after) << "first " << first;
+      caps.split_reduction = false;
+      auto whole = plan_dispatches(e.desc, e.in, out, caps);
+      ASSERT_TRUE(whole.ok());
+      EXPECT_EQ(spec_of(whole->front(), 27), 1u);
+      EXPECT_EQ(spec_of(whole->front(), 10), e.pos_after);
+    }
+  }
+}
+
 // max_unpool2d: the one-pass gather (PASS 3) only where the runtime found every index in its
 // window and the windows tile the plane (kernel == stride, no padding); else the three passes.
 TEST(VulkanDispatchPlan, UnpoolGatherOnlyForTilingWindowsAndCheckedIndices) {

@@ -160,11 +160,12 @@ TEST(VulkanOps, StagingFollowsTheDeviceAndTheEnvironment) {
   // Split over input channels: on unless UPCONV_VULKAN_SPLIT=none (VulkanOpsSharedStagingSmallTiles).
   const char* split = std::getenv("UPCONV_VULKAN_SPLIT");
   EXPECT_EQ(dev->split_reduction(), !split || std::string(split) != "none");
+  EXPECT_EQ(dev->split_first(), split && std::string(split) == "first");
   // Staging rounds and workgroup bound (VulkanOpsSharedStagingWideWorkgroups sets both).
   const char* batch = std::getenv("UPCONV_VULKAN_STAGE_BATCH");
   EXPECT_EQ(dev->stage_batch(), batch ? std::strtoul(batch, nullptr, 10) : 8u);
   const char* wg = std::getenv("UPCONV_VULKAN_STAGED_WG");
-  EXPECT_EQ(dev->staged_workgroup(), wg ? std::strtoul(wg, nullptr, 10) : 64u);
+  EXPECT_EQ(dev->staged_workgroup(), wg ? std::strtoul(wg, nullptr, 10) : 128u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ constexpr uint64_t kStagedSharedBudget = 16384;
 constexpr uint32_t kStagedMaxChunk = 16;
 
 // Positions per lane of a staged launch with `outputs` outputs (every channel tile, phase and
-// batch item): halved from the largest tile while the launch has fewer lanes than
+// batch item, times the input-channel slices where those are chosen first): halved from the largest tile while the launch has fewer lanes than
 // caps.staged_target_lanes, down to 16 accumulators per lane (4 positions for tiles of 1-2
 // channels, which load one input value per multiply-add at any size). Fewer positions per lane
 // read more shared memory per multiply-add (16 x 1: one input value and four weight vec4s per 16,
@@ -317,12 +317,22 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
   const uint32_t positions = d.transposed ? ceil_div(out.w, d.stride_w) : static_cast<uint32_t>(out.w);
   // Outputs of the launch counting the padded channel tiles: lanes = this / (co_tile * pos_tile).
   const uint64_t tile_outputs = uint64_t(out.n) * d.groups * t.cout_pg_padded * out.h * out.w;
+  const uint64_t out_count = uint64_t(out.n) * d.c_out * out.h * out.w;
   std::optional<StagedTiles> staged;
+  uint32_t split = 1;
   if (caps.shared_staging) {
+    // Slices multiply the lanes: with split_first they are chosen at the largest tile and the
+    // positions per lane shrink only for what they leave; else the other way round.
+    if (caps.split_first) split = staged_split(d, tile_outputs / (uint64_t(t.co_tile) * t.pos_tile), out_count, caps);
     ConvTiles small = t;
-    small.pos_tile = staged_pos_tile(t, tile_outputs, caps);
+    small.pos_tile = staged_pos_tile(t, tile_outputs * split, caps);
     staged = choose_staged(d, small, co_tiles, rows, positions, caps);
-    if (staged) t = small;  // else the register path, with its own tiles
+    if (staged) {
+      t = small;
+      if (!caps.split_first) split = staged_split(d, tile_outputs / (uint64_t(t.co_tile) * t.pos_tile), out_count, caps);
+    } else {
+      split = 1;  // the register path, with its own tiles
+    }
   }
   Dispatch disp;
   disp.shader = d.transposed ? ShaderId::conv_transpose : ShaderId::conv;
@@ -339,8 +349,6 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
                              d.stride_w <= 4 && t.pos_tile % d.stride_w == 0;
   const bool vec4_stores = whole_vec4_rows && (!d.transposed || phases_inside);
   const StagedTiles st = staged.value_or(StagedTiles{});
-  const uint64_t out_count = uint64_t(out.n) * d.c_out * out.h * out.w;
-  const uint32_t split = staged ? staged_split(d, tile_outputs / (t.co_tile * t.pos_tile), out_count, caps) : 1u;
   set_spec(disp, kFlatWorkgroup,
            {static_cast<uint32_t>(d.kh), static_cast<uint32_t>(d.kw), static_cast<uint32_t>(d.stride_h),
             static_cast<uint32_t>(d.stride_w), static_cast<uint32_t>(d.dil_h), static_cast<uint32_t>(d.dil_w),

@@ -82,11 +82,15 @@ struct DeviceCaps {
   // input channels over up to 16 workgroups per output block, whose partial sums a second pass
   // (shaders/conv_split_reduce.comp) adds with the bias and activation.
   bool split_reduction = false;
+  // With split_reduction: split first, at the largest tiles, and shrink the positions per lane
+  // only where 16 slices still leave the launch under staged_target_lanes (fewer shared-memory
+  // reads and staging per multiply-add, at the cost of the partial sums' traffic).
+  bool split_first = false;
   // Elements a lane of a staged launch loads per round while staging (all of a round's loads go
   // out before its stores to shared memory); the planner takes fewer where a tile needs fewer.
   uint32_t stage_batch = 8;
   // Most lanes of a staged workgroup (a power of two; the device's limits still apply).
-  uint32_t staged_workgroup = 64;
+  uint32_t staged_workgroup = 128;
   // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
   // runtime checked while uploading them; with windows that tile the plane one gather pass
   // replaces the zero-fill / scatter / resolve passes.

@@ -84,6 +84,9 @@ bool env_flag(const char* name) {
 
 /// A two-way switch from the environment: `fallback` where `name` is unset or empty, else whether
 /// it says `on` (or `off`); any other value is an invalid_argument naming the variable and value.
+/// UPCONV_VULKAN_SPLIT's choices (see split_mode_from_env).
+enum class SplitMode { none, after_shrinking, before_shrinking };
+
 Result<bool> env_switch(const char* name, const char* on, const char* off, bool fallback) {
   const char* env = std::getenv(name);
   const std::string v = env ? env : "";
@@ -136,9 +139,14 @@ Result<uint64_t> target_lanes_for(VkPhysicalDeviceType type) {
 /// shaders/conv_staged.glsl STAGE_BATCH): UPCONV_VULKAN_STAGE_BATCH=<1..32> overrides.
 Result<uint64_t> stage_batch_from_env() { return env_count("UPCONV_VULKAN_STAGE_BATCH", 8, 1, 32); }
 
-/// Most lanes of a staged conv workgroup (VulkanDevice::staged_workgroup): 64, or
-/// UPCONV_VULKAN_STAGED_WG=<32..1024, a power of two> (the device's limits still apply).
-Result<uint64_t> staged_workgroup_from_env() { return env_count("UPCONV_VULKAN_STAGED_WG", 64, 32, 1024, true); }
+/// Most lanes of a staged conv workgroup (VulkanDevice::staged_workgroup): 128, or
+/// UPCONV_VULKAN_STAGED_WG=<32..1024, a power of two> (the device's limits still apply). On an
+/// H100, timed in steady state (UPCONV_VULKAN_TIMING_REPEATS=20) in two calls with the same
+/// figures, 128 against 64: dcgan_g2 0.032 -> 0.028 ms, dcgan_g4 0.033 -> 0.028, frame_up 0.063
+/// -> 0.053, aspp_d12 0.415 -> 0.358 (two rows of a block share each weight tile), wavenet_d64
+/// 0.046 -> 0.039, fsrcnn_x3 0.056 -> 0.054; unet_up 0.027 -> 0.029 and dw_up_x2 0.028 -> 0.031
+/// lose; 256 was slower than 128 on every conv layer.
+Result<uint64_t> staged_workgroup_from_env() { return env_count("UPCONV_VULKAN_STAGED_WG", 128, 32, 1024, true); }
 
 /// Times Plan::run records its dispatches back to back between its timestamps
 /// (VulkanDevice::timing_repeats): UPCONV_VULKAN_TIMING_REPEATS=<1..1000>, 1 by default. For
@@ -150,8 +158,16 @@ Result<uint64_t> timing_repeats_from_env() { return env_count("UPCONV_VULKAN_TIM
 /// (VulkanDevice::split_reduction): on by default, UPCONV_VULKAN_SPLIT=none turns it off. On an
 /// H100 it took dcgan_g2 from 0.156 to 0.035-0.039 ms and dcgan_g4 from 0.045 to 0.036-0.039
 /// (two runs each), the only bench layers it splits besides fsrcnn_x3 (0.064 -> 0.060-0.067).
-/// It never splits on CPU-type devices, whose target lanes are 0.
-Result<bool> use_split_reduction() { return env_switch("UPCONV_VULKAN_SPLIT", "auto", "none", true); }
+/// It never splits on CPU-type devices, whose target lanes are 0. UPCONV_VULKAN_SPLIT=first
+/// splits before the lanes take fewer positions each (VulkanDevice::split_first).
+Result<SplitMode> split_mode_from_env() {
+  const char* env = std::getenv("UPCONV_VULKAN_SPLIT");
+  const std::string v = env ? env : "";
+  if (v.empty() || v == "auto") return SplitMode::after_shrinking;
+  if (v == "none") return SplitMode::none;
+  if (v == "first") return SplitMode::before_shrinking;
+  return invalid_argument("UPCONV_VULKAN_SPLIT is '" + v + "'; expected 'auto', 'first' or 'none'");
+}
 
 /// First compute-capable queue family, preferring one with timestamps. -1 when none.
 int compute_queue_family(const InstanceFunctions& ifn, VkPhysicalDevice physical, uint32_t* valid_bits) {
@@ -435,9 +451,10 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto target_lanes = target_lanes_for(props_.core.deviceType);
   if (!target_lanes.ok()) return target_lanes.status();
   staged_target_lanes_ = *target_lanes;
-  auto split = use_split_reduction();
+  auto split = split_mode_from_env();
   if (!split.ok()) return split.status();
-  split_reduction_ = *split;
+  split_reduction_ = *split != SplitMode::none;
+  split_first_ = *split == SplitMode::before_shrinking;
   auto batch = stage_batch_from_env();
   if (!batch.ok()) return batch.status();
   stage_batch_ = static_cast<uint32_t>(*batch);

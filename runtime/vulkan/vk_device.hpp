@@ -101,10 +101,13 @@ class VulkanDevice {
   /// channels over several workgroups and add the partial sums in a second pass
   /// (DeviceCaps::split_reduction): on unless UPCONV_VULKAN_SPLIT=none.
   bool split_reduction() const noexcept { return split_reduction_; }
+  /// Whether such launches split before their lanes take fewer positions each
+  /// (DeviceCaps::split_first): only with UPCONV_VULKAN_SPLIT=first.
+  bool split_first() const noexcept { return split_first_; }
   /// Elements a staged conv lane loads per round while staging (DeviceCaps::stage_batch): 8;
   /// UPCONV_VULKAN_STAGE_BATCH overrides.
   uint32_t stage_batch() const noexcept { return stage_batch_; }
-  /// Most lanes of a staged conv workgroup (DeviceCaps::staged_workgroup): 64;
+  /// Most lanes of a staged conv workgroup (DeviceCaps::staged_workgroup): 128;
   /// UPCONV_VULKAN_STAGED_WG overrides.
   uint32_t staged_workgroup() const noexcept { return staged_workgroup_; }
   /// Times Plan::run records the op's dispatches back to back (each run computes the same
@@ -159,8 +162,9 @@ class VulkanDevice {
   bool shared_staging_ = false;
   uint64_t staged_target_lanes_ = 0;
   bool split_reduction_ = true;
+  bool split_first_ = false;
   uint32_t stage_batch_ = 8;
-  uint32_t staged_workgroup_ = 64;
+  uint32_t staged_workgroup_ = 128;
   uint32_t timing_repeats_ = 1;
   PipelineStatsReporter pipeline_stats_;  // off unless UPCONV_VULKAN_PIPELINE_STATS (vk_pipeline_stats.hpp)
   uint32_t timestamp_valid_bits_ = 0;

@@ -140,6 +140,7 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   caps_.shared_staging = dev.shared_staging();
   caps_.staged_target_lanes = dev.staged_target_lanes();
   caps_.split_reduction = dev.split_reduction();
+  caps_.split_first = dev.split_first();
   caps_.stage_batch = dev.stage_batch();
   caps_.staged_workgroup = dev.staged_workgroup();
   caps_.fp16_storage = fp16();
