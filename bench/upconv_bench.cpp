@@ -29,6 +29,7 @@
 
 #include "bench/bench_core.hpp"
 #include "bench/fma_peak.hpp"
+#include "runtime/vulkan/vk_backend_access.hpp"
 #ifdef UPCONV_BENCH_ONEDNN
 #include "bench/onednn_peer.hpp"
 #endif
@@ -108,6 +109,8 @@ void bench_fma_peak(benchmark::State& state, int threads) {
 void bench_upconv_vulkan(benchmark::State& state, LayerFixture* f) {
   auto ctx = Context::create({.backend = BackendKind::vulkan});
   if (!ctx.ok()) return state.SkipWithError(ctx.status().to_string().c_str());
+  // As `upconv bench`: back-to-back dispatches per timed run on a GPU (steady-state clocks).
+  state.counters["dispatch_repeats"] = upconv::detail::vk::set_benchmark_dispatch_repeats(*ctx, 0);
   const auto t0 = std::chrono::steady_clock::now();
   auto plan = make_layer_plan(*ctx, f->layer, f->data);
   const double plan_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -112,9 +112,9 @@ rm -f "$out/vk_warmup.json"
 bench fp32 "$bin/upconv" UPCONV_X=1 --
 if [ -x .devrun/base/upconv ]; then bench base_fp32 .devrun/base/upconv UPCONV_X=1 --; fi
 [ "$quick" = 1 ] || bench fp16 "$bin/upconv" UPCONV_X=1 -- --precision fp16
-# Each run's dispatches 20 times back to back: the GPU at the clocks of steady work (a run's host
-# transfers otherwise leave it idle between runs).
-bench fp32_steady "$bin/upconv" UPCONV_VULKAN_TIMING_REPEATS=20 --
+# `upconv bench` records each run's dispatches 20 times back to back on a GPU (the clocks of
+# steady work); one dispatch per run, between the run's host transfers, for comparison:
+bench fp32_single "$bin/upconv" UPCONV_X=1 -- --dispatch-repeats 1
 [ "$quick" = 1 ] || bench fp32_register "$bin/upconv" UPCONV_VULKAN_STAGING=none --
 bench fp32_nosplit "$bin/upconv" UPCONV_VULKAN_SPLIT=none --
 for lanes in ${DEVICE_CHECK_LANES:-}; do
@@ -132,7 +132,7 @@ UPCONV_VULKAN_PIPELINE_STATS=1 timeout 90 "$bin/upconv" bench --backend vulkan -
   > /dev/null 2> "$out/pipeline_stats.txt"
 echo "pipeline stats: $(grep -c ' | ' "$out/pipeline_stats.txt") lines" | tee -a "$summary"
 if [ "${DEVICE_CHECK_TORCH:-1}" = 1 ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-  timeout 90 python3 bench/torch_gpu_peer.py --json "$out/torch.json" bench/shapes.json bench/memory_shapes.json \
+  timeout 90 python3 bench/torch_peer.py --json "$out/torch.json" bench/shapes.json bench/memory_shapes.json \
     >> "$out/bench.txt" 2>&1
   echo "torch peer rc=$?" | tee -a "$summary"
 fi
@@ -150,8 +150,8 @@ if os.path.exists(torch_path):
     for r in json.load(open(torch_path))["results"]:
         runs.setdefault("torch_" + r["precision"], {})[r["name"]] = r
 json.dump(runs, open(os.path.join(out, "vk_all.json"), "w"), indent=1)
-labels = [l for l in ("fp32", "fp32_steady", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_nosplit") if l in runs]
-known = {"fp32", "fp32_steady", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_nosplit", "fp16"}
+labels = [l for l in ("fp32", "fp32_single", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_nosplit") if l in runs]
+known = {"fp32", "fp32_single", "fp32_again", "base_fp32", "base_fp32_again", "fp32_register", "fp32_nosplit", "fp16"}
 labels += [l for l in runs if l.startswith("fp32_") and l not in known] + [l for l in ("fp16", "torch_fp32", "torch_fp16") if l in runs]
 names = list(runs.get("fp32", {}))
 print("median ms, " + " | ".join(labels))

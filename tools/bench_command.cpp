@@ -15,20 +15,25 @@
 
 #include "bench/bench_core.hpp"
 #include "bench/fma_peak.hpp"
+#include "runtime/vulkan/vk_backend_access.hpp"
 #include "tools/cli_args.hpp"
 #include "tools/commands.hpp"
 
 namespace upconv::cli {
 namespace {
 
-constexpr std::string_view kBenchFlags[] = {"backend", "shapes", "threads", "json", "repetitions", "precision"};
+constexpr std::string_view kBenchFlags[] = {"backend", "shapes", "threads", "json", "repetitions", "precision",
+                                            "dispatch-repeats"};
 
 constexpr std::string_view kBenchUsage =
     "usage: upconv bench [--backend auto|cpu|vulkan] [--shapes FILE] [--threads N] [--json FILE]\n"
-    "                    [--repetitions K] [--precision fp32|fp16]\n"
+    "                    [--repetitions K] [--precision fp32|fp16] [--dispatch-repeats R]\n"
     "Times each layer of the shapes file (default: bench/shapes.json; bench/memory_shapes.json has\n"
     "the nearest / bed-of-nails / max-unpool layers) after a warm-up: the median\n"
     "of at least K runs (default 10) and 0.3 s, on the device clock where the backend has one.\n"
+    "Vulkan: each timed run records the layer's dispatches R times back to back and reports the\n"
+    "time per repeat (1 to 1000; default: UPCONV_VULKAN_TIMING_REPEATS, else 20 on a GPU, whose\n"
+    "clock drops between single dispatches, and 1 on a CPU-type device).\n"
     "Every result is verified against the CPU reference; a wrong result fails the command.\n";
 
 struct BenchOptions {
@@ -38,6 +43,7 @@ struct BenchOptions {
   std::string json_path;
   int repetitions = 10;
   Precision precision = Precision::fp32;
+  uint32_t dispatch_repeats = 0;  // 0 = the default (vk::set_benchmark_dispatch_repeats)
 };
 
 struct Row {
@@ -72,6 +78,12 @@ Result<BenchOptions> parse_options(std::span<const std::string> args) {
     auto k = parse_positive_int("repetitions", *v);
     if (!k.ok()) return k.status();
     o.repetitions = static_cast<int>(std::min<int64_t>(*k, 1000000));
+  }
+  if (auto v = flags->get("dispatch-repeats")) {
+    auto r = parse_positive_int("dispatch-repeats", *v);
+    if (!r.ok()) return r.status();
+    if (*r > 1000) return invalid_argument("--dispatch-repeats must be at most 1000, got " + std::string(*v));
+    o.dispatch_repeats = static_cast<uint32_t>(*r);
   }
   if (auto v = flags->get("json")) o.json_path = *v;
   o.shapes = flags->get("shapes").value_or(bench::default_shapes_path());
@@ -172,14 +184,15 @@ std::string json_number(double v) {
 }
 
 Status write_json(const std::string& path, const Context& ctx, const std::string& shapes, const std::vector<Row>& rows,
-                  const bench::FmaPeak& peak) {
+                  const bench::FmaPeak& peak, uint32_t dispatch_repeats) {
   std::ostringstream j;
   j << "{\n  \"machine\": {\"cpu\": " << json_string(bench::cpu_model_name())
     << ", \"backend\": " << json_string(ctx.description()) << ", \"threads\": " << ctx.num_threads()
     << ", \"fma_peak_gflops\": " << json_number(peak.gflops) << ", \"fma_peak_isa\": " << json_string(peak.isa)
     << ", \"fma_peak_threads\": " << peak.threads << ", \"nominal_peak_gflops_per_core\": " << bench::kPeakGflopsPerCore
-    << ", \"copy_gbps\": " << bench::kPeakCopyGBs
-    << "},\n  \"shapes_file\": " << json_string(shapes) << ",\n  \"results\": [";
+    << ", \"copy_gbps\": " << bench::kPeakCopyGBs;
+  if (dispatch_repeats > 0) j << ", \"dispatch_repeats\": " << dispatch_repeats;
+  j << "},\n  \"shapes_file\": " << json_string(shapes) << ",\n  \"results\": [";
   for (size_t k = 0; k < rows.size(); ++k) {
     const Row& r = rows[k];
     j << (k ? "," : "") << "\n    {\"name\": " << json_string(r.name) << ", \"op\": " << json_string(r.op)
@@ -230,9 +243,12 @@ int bench_command(std::span<const std::string> args) {
   copts.precision = options->precision;
   auto ctx = Context::create(copts);
   if (!ctx.ok()) return report_error("bench", ctx.status().to_string(), kExitFailure);
+  const uint32_t repeats = detail::vk::set_benchmark_dispatch_repeats(*ctx, options->dispatch_repeats);
 
   std::cout << "upconv bench: " << ctx->description() << " on " << bench::cpu_model_name() << ", shapes "
-            << options->shapes << "\n";
+            << options->shapes;
+  if (repeats > 0) std::cout << ", " << repeats << " dispatch(es) per timed run";
+  std::cout << "\n";
   std::cout << "layer          op               backend threads  median ms   GFLOP/s     GB/s  % peak   plan ms  max rel err\n";
   // "% peak" of convolutions is against the FMA peak of this machine now, measured with the
   // kernels' instructions on as many threads (hosts of a VM class differ in generation).
@@ -257,7 +273,7 @@ int bench_command(std::span<const std::string> args) {
   else
     std::cout << "% peak: CPU backend only.\n";
   if (!options->json_path.empty())
-    if (Status s = write_json(options->json_path, *ctx, options->shapes, rows, peak); !s.ok())
+    if (Status s = write_json(options->json_path, *ctx, options->shapes, rows, peak, repeats); !s.ok())
       return report_error("bench", s.message(), kExitFailure);
   if (!all_ok) return report_error("bench", "at least one layer FAILED (see the table above)", kExitFailure);
   return kExitOk;

@@ -3,6 +3,7 @@
 // validation-message log, and the per-device memory allocator and pipeline store.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -114,6 +115,8 @@ class VulkanDevice {
   /// output again); Plan::last_device_time_ms() is then their time divided by that count. 1;
   /// UPCONV_VULKAN_TIMING_REPEATS overrides, for benchmarks at a GPU's steady-state clocks.
   uint32_t timing_repeats() const noexcept { return timing_repeats_; }
+  /// For benchmarks (set_benchmark_dispatch_repeats), before any run: clamped to 1..1000.
+  void set_timing_repeats(uint32_t repeats) noexcept { timing_repeats_ = std::clamp<uint32_t>(repeats, 1, 1000); }
   /// Timestamp ticks are usable on the queue (valid bits > 0 and compute timestamps supported).
   bool has_timestamps() const noexcept { return timestamp_valid_bits_ > 0; }
   uint32_t timestamp_valid_bits() const noexcept { return timestamp_valid_bits_; }

@@ -2,6 +2,8 @@
 // upconv/vulkan.hpp (device listing, adopting a caller's device, recording into its commands).
 #include "runtime/vulkan/vulkan_backend.hpp"
 
+#include <cstdlib>
+
 #include "runtime/context_impl.hpp"
 #include "runtime/validate.hpp"
 #include "runtime/vulkan/vk_backend_access.hpp"
@@ -59,6 +61,19 @@ const VulkanBackend* vulkan_backend_of(const Context& context) {
 VulkanDevice* device_of(const Context& context) {
   const VulkanBackend* backend = vulkan_backend_of(context);
   return backend ? backend->device().get() : nullptr;
+}
+
+uint32_t set_benchmark_dispatch_repeats(const Context& context, uint32_t repeats) {
+  VulkanDevice* device = device_of(context);
+  if (!device) return 0;
+  if (repeats == 0) {
+    const char* env = std::getenv("UPCONV_VULKAN_TIMING_REPEATS");
+    const bool cpu_type = device->properties().core.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    // The variable was validated at context creation and is already in effect.
+    repeats = env && *env ? device->timing_repeats() : cpu_type ? 1u : 20u;
+  }
+  device->set_timing_repeats(repeats);
+  return device->timing_repeats();
 }
 
 }  // namespace vk

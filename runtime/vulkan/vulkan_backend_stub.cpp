@@ -1,6 +1,7 @@
 // Built when upconv is configured without Vulkan (UPCONV_WITH_VULKAN=OFF): every Vulkan entry
 // point reports backend_unavailable, so the automatic backend falls back to the CPU.
 #include "runtime/vulkan/vulkan_backend.hpp"
+#include "runtime/vulkan/vk_backend_access.hpp"
 
 #if __has_include(<vulkan/vulkan.h>)
 #include "runtime/c_api_internal.hpp"
@@ -18,6 +19,10 @@ Status without_vulkan() {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> create_vulkan_backend(const ContextOptions&, bool) { return without_vulkan(); }
+
+namespace vk {
+uint32_t set_benchmark_dispatch_repeats(const Context&, uint32_t) { return 0; }
+}  // namespace vk
 
 }  // namespace upconv::detail
 

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
-"""PyTorch (cuDNN) on a CUDA GPU as the peer of `upconv bench --backend vulkan`.
+"""PyTorch as a peer of `upconv bench`: cuDNN on a CUDA GPU (beside `--backend vulkan`) or
+PyTorch's CPU kernels (oneDNN for the convolutions; beside `--backend cpu`).
 
-Times every layer of the shapes files on the same GPU, NCHW in and out, the way upconv's
-benchmark does: inputs resident on the device, the median of many single launches, each timed
-with CUDA events. fp32 runs with TF32 off (upconv's fp32 shaders do full fp32 FMAs), fp16 as
-half tensors; cuDNN picks its fastest algorithm (benchmark mode) before timing.
-Only for a machine with an NVIDIA GPU and PyTorch (scripts/device-check.sh); never a test
-dependency.
+Times every layer of the shapes files, NCHW in and out, the way upconv's benchmark does: inputs
+resident on the device, the median of many single calls. On a GPU each call is timed with CUDA
+events; fp32 runs with TF32 off (upconv's fp32 shaders do full fp32 FMAs), fp16 as half tensors;
+cuDNN picks its fastest algorithm (benchmark mode) before timing. On the CPU, fp32 only, wall
+clock per call, on --threads threads (torch.set_num_threads).
+Only for benchmarking (scripts/device-check.sh, or by hand with Debian's python3-torch under
+/usr/bin/python3); never a test dependency.
 
-  python3 bench/torch_gpu_peer.py --json out.json bench/shapes.json bench/memory_shapes.json
+  python3 bench/torch_peer.py --json out.json bench/shapes.json bench/memory_shapes.json
+  /usr/bin/python3 bench/torch_peer.py --device cpu --threads 1 --json cpu1.json bench/shapes.json
 """
 import argparse
 import json
 import statistics
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
@@ -70,19 +74,30 @@ def make_layer(s, dtype, dev):
     return fn, 0.0, (x.numel() + y.numel()) * x.element_size()
 
 
-def median_ms(fn, min_reps=50, min_seconds=0.3):
+def time_call_cuda(fn):
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    stop.record()
+    stop.synchronize()
+    return start.elapsed_time(stop)
+
+
+def time_call_cpu(fn):
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def median_ms(fn, time_call, min_reps=50, min_seconds=0.3):
     for _ in range(5):
         fn()
-    torch.cuda.synchronize()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     times = []
     total = 0.0
     while len(times) < min_reps or total < min_seconds * 1e3:
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        t = start.elapsed_time(stop)
+        t = time_call(fn)
         times.append(t)
         total += t
         if len(times) > 20000:
@@ -94,6 +109,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("shapes", nargs="+")
     ap.add_argument("--json", required=True)
+    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: PyTorch's)")
     ap.add_argument("--count-only", action="store_true", help="print each layer's GFLOP on the CPU, time nothing")
     args = ap.parse_args()
     if args.count_only:
@@ -103,27 +120,37 @@ def main():
                 if made:
                     print(f"{s['name']:12s} {made[1] / 1e9:.4f} GFLOP  {made[2] / 1e6:.2f} MB")
         return
-    if not torch.cuda.is_available():
-        sys.exit("torch_gpu_peer: no CUDA device")
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    dev = torch.device("cuda")
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("torch_peer: no CUDA device")
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        precisions, time_call = ((torch.float32, "fp32"), (torch.float16, "fp16")), time_call_cuda
+        info = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
+                "device": torch.cuda.get_device_name(0)}
+    else:
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
+        precisions, time_call = ((torch.float32, "fp32"),), time_call_cpu
+        info = {"torch": torch.__version__, "device": "cpu", "threads": torch.get_num_threads(),
+                "mkldnn": torch.backends.mkldnn.is_available()}
+    dev = torch.device(args.device)
     results = []
     for path in args.shapes:
         for s in json.load(open(path))["shapes"]:
-            for dtype, name in ((torch.float32, "fp32"), (torch.float16, "fp16")):
+            for dtype, name in precisions:
                 made = make_layer(s, dtype, dev)
                 if made is None:
                     continue
                 fn, flops, moved = made
-                ms, reps = median_ms(fn)
-                results.append({"name": s["name"], "op": s["op"], "precision": name, "median_ms": ms,
+                with torch.no_grad():
+                    ms, reps = median_ms(fn, time_call)
+                results.append({"name": s["name"], "op": s["op"], "backend": "torch_" + args.device,
+                                "threads": info.get("threads", 0), "precision": name, "median_ms": ms,
                                 "gflops": flops / ms / 1e6, "gbps": moved / ms / 1e6, "repetitions": reps})
                 print(f"{s['name']:12s} {name} {ms:9.4f} ms  {flops / ms / 1e6:9.1f} GFLOP/s  {moved / ms / 1e6:8.1f} GB/s",
                       flush=True)
-    info = {"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
-            "device": torch.cuda.get_device_name(0)}
     json.dump({"peer": info, "results": results}, open(args.json, "w"), indent=1)
 
 
