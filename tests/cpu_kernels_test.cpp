@@ -205,6 +205,18 @@ TEST_P(CpuConvKernels, DepthwiseEveryForm) {
   sparse.groups = 3;
   sparse.bias = true;
   expect_matches(sparse);
+  // W stride 2 (interleaved in registers) under H strides of 3 and 5: the kernel keeps the tap
+  // lists of up to four H phases while their rows share valid taps, any further phase shares
+  // one slot; each phase's rows must read their own taps.
+  for (int64_t sh : {3, 5}) {
+    ConvCase tall = ct(3, 3, 9, 21, 4, 2, 1);
+    tall.sh = sh;
+    tall.kh = sh + 2;
+    tall.groups = 3;
+    tall.bias = true;
+    tall.act = Activation::relu;
+    expect_matches(tall);
+  }
   ConvCase big = cv(2, 2, 3, 40, 9, 1, 4, 1);  // 81 taps: past the depthwise kernel's 64
   big.groups = 2;
   expect_matches(big);

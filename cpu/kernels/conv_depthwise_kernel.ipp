@@ -9,6 +9,10 @@
 // Bias and activation are applied in registers and the result is stored straight into the
 // output row: for one phase (conv) as is, for two stride-2 phases (the common transposed
 // case) interleaved in registers; other strides go through a phase row and a strided copy.
+// Two stride-2 phases keep their tap lists while an H phase's rows share their valid taps (the
+// rows inside the padding's reach) and apply a non-trivial activation in a pass over the row.
+// Rows are written in output order: taking an H phase's rows together (every other row) made
+// dw_up_x2 1.5x slower, its stores stalling.
 // Sums run over taps in a fixed order, whatever the thread count.
 #pragma once
 
@@ -53,29 +57,31 @@ inline xsimd::batch<float, Arch> depthwise_vector(const DepthwiseRowTaps& t, int
 }
 
 /// One output row of two stride-2 W phases (the common transposed case), zipped in registers:
-/// outputs 2q .. 2q + 2L - 1 per step, from K0 and K1 taps known at compile time. Weights are
-/// broadcast once per row and the input addresses held in registers, so a step is the FMAs and
-/// their loads: with the tap lists read per vector (depthwise_vector), dw_up_x2 took ~45 cycles
-/// per 32 outputs, on the loop over the list rather than on memory.
-template <class Arch, int K0, int K1, class Finish>
-void depthwise_zip2_row(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t y_w, float* yrow,
-                        float* lanes, const Finish& finish) {
+/// outputs 2q .. 2q + 2L - 1 per step from K0 and K1 taps known at compile time (their input
+/// addresses x_off floats on from the lists'), plus the bias, then the activation over the row
+/// while it is in L1. Weights are broadcast once per row and the input addresses held in
+/// registers, so a step is the FMAs and their loads: with the tap lists read per vector
+/// (depthwise_vector), dw_up_x2 took ~45 cycles per 32 outputs, on the loop over the list rather
+/// than on memory; with the activation applied per vector (a call on the run-time kind, two per
+/// step) and the tap lists built for every row it took 1.45-1.50 ms on one thread.
+template <class Arch, int K0, int K1>
+void depthwise_zip2_row(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off, float* yrow,
+                        const ConvJob& job, float* lanes, float bias) {
   using B = xsimd::batch<float, Arch>;
   constexpr int64_t L = B::size;
   B w0[K0], w1[K1];
   const float* x0[K0];
   const float* x1[K1];
-  for (int k = 0; k < K0; ++k) w0[k] = B(t0.w[k]), x0[k] = t0.x[k];
-  for (int k = 0; k < K1; ++k) w1[k] = B(t1.w[k]), x1[k] = t1.x[k];
+  for (int k = 0; k < K0; ++k) w0[k] = B(t0.w[k]), x0[k] = t0.x[k] + x_off;
+  for (int k = 0; k < K1; ++k) w1[k] = B(t1.w[k]), x1[k] = t1.x[k] + x_off;
+  const B bias_v(bias);
+  const int64_t y_w = job.y_w;
   // The same sums, in the same order, as depthwise_vector.
   auto interleaved = [&](int64_t q, float* dst) {
     B a(0.0f), b(0.0f);
     for (int k = 0; k < K0; ++k) a = xsimd::fma(w0[k], B::load_unaligned(x0[k] + q), a);
     for (int k = 0; k < K1; ++k) b = xsimd::fma(w1[k], B::load_unaligned(x1[k] + q), b);
-    a = zip_prepare<Arch>(finish(a));
-    b = zip_prepare<Arch>(finish(b));
-    xsimd::zip_lo(a, b).store_unaligned(dst);
-    xsimd::zip_hi(a, b).store_unaligned(dst + L);
+    store_interleaved2<Arch>(a + bias_v, b + bias_v, dst);
   };
   int64_t q = 0;
   for (; 2 * (q + L) <= y_w; q += L) interleaved(q, yrow + 2 * q);
@@ -83,32 +89,75 @@ void depthwise_zip2_row(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, 
     interleaved(q, lanes);
     for (int64_t k = 0; 2 * q + k < y_w; ++k) yrow[2 * q + k] = lanes[k];
   }
+  // The bias is already in.
+  if (job.activation != act_none) bias_activate_row<Arch>(yrow, yrow, y_w, 0.0f, job.activation, job.alpha);
 }
 
-template <class Arch, int K0, class Finish>
-bool depthwise_zip2_row_k1(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t y_w, float* yrow,
-                           float* lanes, const Finish& finish) {
+/// The same for run-time tap counts (more than 4 per phase): the tap lists read per vector.
+template <class Arch>
+void depthwise_zip2_row_any(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off, float* yrow,
+                            const ConvJob& job, float* lanes, float bias) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr int64_t L = B::size;
+  auto finish = [&](B v) { return activate<Arch>(job.activation, job.alpha, v + B(bias)); };
+  auto interleaved = [&](int64_t q, float* dst) {
+    store_interleaved2<Arch>(finish(depthwise_vector<Arch>(t0, x_off + q)), finish(depthwise_vector<Arch>(t1, x_off + q)),
+                             dst);
+  };
+  int64_t q = 0;
+  for (; 2 * (q + L) <= job.y_w; q += L) interleaved(q, yrow + 2 * q);
+  if (2 * q < job.y_w) {
+    interleaved(q, lanes);
+    for (int64_t k = 0; 2 * q + k < job.y_w; ++k) yrow[2 * q + k] = lanes[k];
+  }
+}
+
+template <class Arch, int K0>
+bool depthwise_zip2_row_k1(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off, float* yrow,
+                           const ConvJob& job, float* lanes, float bias) {
   switch (t1.count) {
-    case 1: depthwise_zip2_row<Arch, K0, 1>(t0, t1, y_w, yrow, lanes, finish); return true;
-    case 2: depthwise_zip2_row<Arch, K0, 2>(t0, t1, y_w, yrow, lanes, finish); return true;
-    case 3: depthwise_zip2_row<Arch, K0, 3>(t0, t1, y_w, yrow, lanes, finish); return true;
-    case 4: depthwise_zip2_row<Arch, K0, 4>(t0, t1, y_w, yrow, lanes, finish); return true;
+    case 1: depthwise_zip2_row<Arch, K0, 1>(t0, t1, x_off, yrow, job, lanes, bias); return true;
+    case 2: depthwise_zip2_row<Arch, K0, 2>(t0, t1, x_off, yrow, job, lanes, bias); return true;
+    case 3: depthwise_zip2_row<Arch, K0, 3>(t0, t1, x_off, yrow, job, lanes, bias); return true;
+    case 4: depthwise_zip2_row<Arch, K0, 4>(t0, t1, x_off, yrow, job, lanes, bias); return true;
     default: return false;
   }
 }
 
-/// depthwise_zip2_row for 1 to 4 taps per phase (kernels up to 4 x 4 at stride 2); false for
-/// other counts, which take the tap lists.
-template <class Arch, class Finish>
-bool depthwise_zip2_row_fixed(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t y_w, float* yrow,
-                              float* lanes, const Finish& finish) {
+/// depthwise_zip2_row for 1 to 4 taps per phase (kernels up to 4 x 4 at stride 2), else
+/// depthwise_zip2_row_any.
+template <class Arch>
+void depthwise_zip2(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off, float* yrow,
+                    const ConvJob& job, float* lanes, float bias) {
+  bool done = false;
   switch (t0.count) {
-    case 1: return depthwise_zip2_row_k1<Arch, 1>(t0, t1, y_w, yrow, lanes, finish);
-    case 2: return depthwise_zip2_row_k1<Arch, 2>(t0, t1, y_w, yrow, lanes, finish);
-    case 3: return depthwise_zip2_row_k1<Arch, 3>(t0, t1, y_w, yrow, lanes, finish);
-    case 4: return depthwise_zip2_row_k1<Arch, 4>(t0, t1, y_w, yrow, lanes, finish);
-    default: return false;
+    case 1: done = depthwise_zip2_row_k1<Arch, 1>(t0, t1, x_off, yrow, job, lanes, bias); break;
+    case 2: done = depthwise_zip2_row_k1<Arch, 2>(t0, t1, x_off, yrow, job, lanes, bias); break;
+    case 3: done = depthwise_zip2_row_k1<Arch, 3>(t0, t1, x_off, yrow, job, lanes, bias); break;
+    case 4: done = depthwise_zip2_row_k1<Arch, 4>(t0, t1, x_off, yrow, job, lanes, bias); break;
+    default: break;
   }
+  if (!done) depthwise_zip2_row_any<Arch>(t0, t1, x_off, yrow, job, lanes, bias);
+}
+
+/// The tap lists of the two W phases for the rows of one H phase that share the valid taps of
+/// row q_base (rows q_base .. q_end - 1, one segment): row q reads (q - q_base) * in_step input
+/// rows further on.
+struct DepthwiseZip2Taps {
+  int64_t q_base = 0, q_end = 0;  // empty until built
+  const float* plane = nullptr;
+  DepthwiseRowTaps t[2];
+};
+
+/// End of the run of phase rows from q that share q's valid taps (its segment), at most q_hi.
+inline int64_t same_taps_end(const AxisView& a, const AxisPhase& p, int64_t q, int64_t q_hi) {
+  int64_t end = q_hi;
+  for (int32_t s = p.seg_begin; s < p.seg_end; ++s) {
+    const AxisSeg& seg = a.segs[s];
+    if (q >= seg.q_begin && q < seg.q_end) return min_i64(seg.q_end, q_hi);
+    if (seg.q_begin > q) end = min_i64(end, seg.q_begin);
+  }
+  return end;
 }
 
 }  // namespace
@@ -125,6 +174,9 @@ void ConvDepthwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
   const bool zip2 = phases == 2 && job.w.out_step == 2 && job.w.phases[0].out_start == 0 &&
                     job.w.phases[1].out_start == 1;
   DepthwiseRowTaps taps[2];
+  // Tap lists of up to kZip2Cached H phases (stride_h), the last entry for any further phase.
+  constexpr int32_t kZip2Cached = 4;
+  DepthwiseZip2Taps zip_taps[kZip2Cached + 1];
   alignas(64) float lanes[2 * L];
   for (int64_t item = begin; item < end; ++item) {
     const int64_t plane = item / row_items;  // n * c_out + channel (= group)
@@ -134,31 +186,33 @@ void ConvDepthwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
     const float* xplane = job.xp + plane * xp_plane;
     const float* wplane = job.wpack + g * job.blocks * job.kh * job.kw * job.block_width;
     const float bias = job.bpack[g * job.blocks * job.block_width];
+    if (zip2) {
+      // Rows in order (the output is written front to back), each H phase's tap lists kept
+      // while its rows share their valid taps: building them for every row cost dw_up_x2 ~10%.
+      for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+        const int32_t hp = job.row_phase[oh];
+        const AxisPhase& ph = job.h.phases[hp];
+        const int64_t q = job.row_q[oh];
+        DepthwiseZip2Taps& c = zip_taps[hp < kZip2Cached ? hp : kZip2Cached];
+        if (hp >= kZip2Cached || c.plane != xplane || q < c.q_base || q >= c.q_end) {
+          const uint64_t hmask = seg_mask(job.h, ph, q);
+          depthwise_row_taps(job, xplane, wplane, ph, q, hmask, job.w.phases[0], c.t[0]);
+          depthwise_row_taps(job, xplane, wplane, ph, q, hmask, job.w.phases[1], c.t[1]);
+          c.q_base = q;
+          c.q_end = same_taps_end(job.h, ph, q, ph.count);
+          c.plane = xplane;
+        }
+        depthwise_zip2<Arch>(c.t[0], c.t[1], (q - c.q_base) * job.h.in_step * job.xp_w,
+                             job.y + (plane * job.y_h + oh) * job.y_w, job, lanes, bias);
+      }
+      continue;
+    }
     for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
       const AxisPhase& ph = job.h.phases[job.row_phase[oh]];
       const int64_t qh = job.row_q[oh];
       const uint64_t hmask = seg_mask(job.h, ph, qh);
       float* yrow = job.y + (plane * job.y_h + oh) * job.y_w;
       auto finish = [&](B v) { return activate<Arch>(job.activation, job.alpha, v + B(bias)); };
-      if (zip2) {
-        depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, job.w.phases[0], taps[0]);
-        depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, job.w.phases[1], taps[1]);
-        if (depthwise_zip2_row_fixed<Arch>(taps[0], taps[1], job.y_w, yrow, lanes, finish)) continue;
-        // Outputs 2q .. 2q + 2L - 1 to dst.
-        auto interleaved = [&](int64_t q, float* dst) {
-          const B a = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[0], q)));
-          const B b = zip_prepare<Arch>(finish(depthwise_vector<Arch>(taps[1], q)));
-          xsimd::zip_lo(a, b).store_unaligned(dst);
-          xsimd::zip_hi(a, b).store_unaligned(dst + L);
-        };
-        int64_t q = 0;
-        for (; 2 * (q + L) <= job.y_w; q += L) interleaved(q, yrow + 2 * q);
-        if (2 * q < job.y_w) {  // the last outputs: full vectors computed, the valid part kept
-          interleaved(q, lanes);
-          for (int64_t k = 0; 2 * q + k < job.y_w; ++k) yrow[2 * q + k] = lanes[k];
-        }
-        continue;
-      }
       for (int32_t p = 0; p < phases; ++p) {
         const AxisPhase& pw = job.w.phases[p];
         if (pw.count == 0) continue;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
@@ -81,6 +82,26 @@ inline xsimd::batch<float, Arch> zip_prepare(xsimd::batch<float, Arch> v) {
   }
 }
 
+/// dst[0 .. 2L) = a[0], b[0], a[1], b[1], ...: two stride-2 phases interleaved on their store.
+/// AVX-512 does it with two two-source permutes (vpermt2ps); elsewhere xsimd's in-lane zips
+/// after a lane reorder each (zip_prepare), four shuffles where AVX-512 needs two.
+template <class Arch>
+inline void store_interleaved2(xsimd::batch<float, Arch> a, xsimd::batch<float, Arch> b, float* dst) {
+#ifdef __AVX512F__  // only the AVX-512 translation unit has the 512-bit types
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    _mm512_storeu_ps(dst, _mm512_permutex2var_ps(a, lo, b));
+    _mm512_storeu_ps(dst + 16, _mm512_permutex2var_ps(a, hi, b));
+    return;
+  }
+#endif
+  a = zip_prepare<Arch>(a);
+  b = zip_prepare<Arch>(b);
+  xsimd::zip_lo(a, b).store_unaligned(dst);
+  xsimd::zip_hi(a, b).store_unaligned(dst + xsimd::batch<float, Arch>::size);
+}
+
 /// dst[2q + j] = act(src_j[q] + bias) for 2q + j < count: the store of two stride-2 phases.
 template <class Arch, int Kind>
 inline void bias_activate_interleave2_as(const float* src0, const float* src1, float* dst, int64_t count, float bias,
@@ -89,10 +110,8 @@ inline void bias_activate_interleave2_as(const float* src0, const float* src1, f
   constexpr int64_t L = B::size;
   int64_t q = 0;
   for (; 2 * (q + L) <= count; q += L) {
-    const B a = zip_prepare<Arch>(activate<Arch>(Kind, alpha, B::load_unaligned(src0 + q) + B(bias)));
-    const B b = zip_prepare<Arch>(activate<Arch>(Kind, alpha, B::load_unaligned(src1 + q) + B(bias)));
-    xsimd::zip_lo(a, b).store_unaligned(dst + 2 * q);
-    xsimd::zip_hi(a, b).store_unaligned(dst + 2 * q + L);
+    store_interleaved2<Arch>(activate<Arch>(Kind, alpha, B::load_unaligned(src0 + q) + B(bias)),
+                             activate<Arch>(Kind, alpha, B::load_unaligned(src1 + q) + B(bias)), dst + 2 * q);
   }
   for (; 2 * q < count; ++q) {
     dst[2 * q] = activate_scalar(Kind, alpha, src0[q] + bias);
