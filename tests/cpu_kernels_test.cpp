@@ -205,6 +205,19 @@ TEST_P(CpuConvKernels, DepthwiseEveryForm) {
   sparse.groups = 3;
   sparse.bias = true;
   expect_matches(sparse);
+  // Kernel 4 (and 4 x 2) at stride 2 with every padding parity: AVX-512 builds the taps' column
+  // offsets from one load per kernel row (valignd) for each way phase 1's taps can sit against
+  // phase 0's (one column on, level, one column back) and one or two valid kernel rows.
+  for (int64_t pad : {0, 1, 2, 3})
+    for (int64_t kw : {4, 2}) {
+      ConvCase k4 = ct(2, 2, 7, 37, 4, 2, pad);
+      k4.kw = kw;
+      k4.pl = k4.pr = pad % kw;
+      k4.groups = 2;
+      k4.bias = true;
+      k4.act = pad % 2 ? Activation::none : Activation::leaky_relu;
+      expect_matches(k4);
+    }
   // W stride 2 (interleaved in registers) under H strides of 3 and 5: the kernel keeps the tap
   // lists of up to four H phases while their rows share valid taps, any further phase shares
   // one slot; each phase's rows must read their own taps.
