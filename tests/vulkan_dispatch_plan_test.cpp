@@ -47,6 +47,24 @@ void expect_within_caps(const std::vector<Dispatch>& dispatches, const DeviceCap
   }
 }
 
+// Layers of bench/shapes.json that the plan tests reason about.
+ConvDesc aspp_d12() {
+  return {.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12, .pad_left = 12,
+          .pad_bottom = 12, .pad_right = 12};
+}
+ConvDesc dcgan_g2() {
+  return {.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
+          .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+}
+ConvDesc fsrcnn_x3() {
+  return {.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3, .pad_top = 4,
+          .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
+}
+ConvDesc frame_up() {
+  return {.transposed = true, .c_in = 16, .c_out = 8, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2, .pad_top = 1,
+          .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+}
+
 TEST(VulkanDispatchPlan, EveryOpWithinDeviceLimits) {
   DeviceCaps caps;  // defaults: the Vulkan minimums for compute
   caps.subgroup_size = 8;
@@ -184,10 +202,8 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
     ConvDesc desc;
     Dims4 in;
   };
-  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
-                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
-  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
-                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  const ConvDesc aspp = aspp_d12();
+  const ConvDesc dcgan = dcgan_g2();
   ConvDesc depthwise = conv_desc(true, 32, 32, 32, 3, 3, 2);  // stride 3, dilation 2: taps step by 3
   ConvDesc strided = conv_desc(false, 3, 40, 1, 5, 2, 1);
   ConvDesc wavenet{.c_in = 64, .c_out = 64, .kh = 1, .kw = 2, .dil_w = 64, .pad_left = 64};
@@ -297,14 +313,10 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
 // positions for 1-2 channel tiles), until the launch has caps.staged_target_lanes lanes; the
 // channel tile (the packed weights' layout) never changes.
 TEST(VulkanDispatchPlan, ConvStagingShrinksPositionsPerLaneToFillTheDevice) {
-  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
-                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
-  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
-                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
-  ConvDesc fsrcnn{.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3,
-                  .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
-  ConvDesc frame{.transposed = true, .c_in = 16, .c_out = 8, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
-                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  const ConvDesc aspp = aspp_d12();
+  const ConvDesc dcgan = dcgan_g2();
+  const ConvDesc fsrcnn = fsrcnn_x3();
+  const ConvDesc frame = frame_up();
   struct Expect {
     ConvDesc desc;
     Dims4 in;
@@ -336,12 +348,10 @@ TEST(VulkanDispatchPlan, ConvStagingShrinksPositionsPerLaneToFillTheDevice) {
 // most 16, at most one per channel), the slices innermost in z, and a reduction pass follows that
 // reads every slice; nothing splits without split_reduction or where the lanes suffice.
 TEST(VulkanDispatchPlan, ConvSplitOverInputChannelsOnlyWhereTheLaunchIsTooSmall) {
-  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
-                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
-  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
-                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .has_bias = true};
-  ConvDesc fsrcnn{.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3,
-                  .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
+  const ConvDesc aspp = aspp_d12();
+  ConvDesc dcgan = dcgan_g2();
+  dcgan.has_bias = true;
+  const ConvDesc fsrcnn = fsrcnn_x3();
   ConvDesc thin = conv_desc(false, 3, 40, 1, 5, 2, 1);  // 3 input channels: at most 2 slices
   struct Expect {
     ConvDesc desc;
@@ -404,21 +414,15 @@ TEST(VulkanDispatchPlan, ConvSplitOverInputChannelsOnlyWhereTheLaunchIsTooSmall)
 // fsrcnn_x3 keeps 1 x 16 with 16 slices; frame_up 8 x 8 with 2. Without split_reduction the
 // order does not matter: no slices.
 TEST(VulkanDispatchPlan, ConvSplitFirstKeepsLargerTilesWhereSlicesFillTheDevice) {
-  ConvDesc aspp{.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12,
-                .pad_left = 12, .pad_bottom = 12, .pad_right = 12};
-  ConvDesc dcgan{.transposed = true, .c_in = 512, .c_out = 256, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
-                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
-  ConvDesc fsrcnn{.transposed = true, .c_in = 56, .c_out = 1, .kh = 9, .kw = 9, .stride_h = 3, .stride_w = 3,
-                  .pad_top = 4, .pad_left = 4, .pad_bottom = 4, .pad_right = 4, .out_pad_h = 2, .out_pad_w = 2};
-  ConvDesc frame{.transposed = true, .c_in = 16, .c_out = 8, .kh = 4, .kw = 4, .stride_h = 2, .stride_w = 2,
-                 .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
   struct Expect {
     ConvDesc desc;
     Dims4 in;
     uint32_t pos_first, split_first, pos_after, split_after;
   };
-  for (const Expect& e : {Expect{aspp, {1, 256, 64, 64}, 4, 4, 1, 1}, Expect{dcgan, {1, 512, 8, 8}, 1, 16, 1, 16},
-                          Expect{fsrcnn, {1, 56, 96, 96}, 16, 16, 4, 4}, Expect{frame, {1, 16, 270, 480}, 8, 2, 4, 1}}) {
+  for (const Expect& e : {Expect{aspp_d12(), {1, 256, 64, 64}, 4, 4, 1, 1},
+                          Expect{dcgan_g2(), {1, 512, 8, 8}, 1, 16, 1, 16},
+                          Expect{fsrcnn_x3(), {1, 56, 96, 96}, 16, 16, 4, 4},
+                          Expect{frame_up(), {1, 16, 270, 480}, 8, 2, 4, 1}}) {
     SCOPED_TRACE("c_in " + std::to_string(e.desc.c_in));
     for (bool first : {false, true}) {
       DeviceCaps caps;
