@@ -101,8 +101,8 @@ void depthwise_zip2_row_any(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& 
   constexpr int64_t L = B::size;
   auto finish = [&](B v) { return activate<Arch>(job.activation, job.alpha, v + B(bias)); };
   auto interleaved = [&](int64_t q, float* dst) {
-    store_interleaved2<Arch>(finish(depthwise_vector<Arch>(t0, x_off + q)), finish(depthwise_vector<Arch>(t1, x_off + q)),
-                             dst);
+    store_interleaved2<Arch>(finish(depthwise_vector<Arch>(t0, x_off + q)),
+                             finish(depthwise_vector<Arch>(t1, x_off + q)), dst);
   };
   int64_t q = 0;
   for (; 2 * (q + L) <= job.y_w; q += L) interleaved(q, yrow + 2 * q);
@@ -168,12 +168,13 @@ template <int N, int D>
 /// 64-byte load per step, the taps' column offsets (0-2 floats on) built from it and the previous
 /// load with valignd. The unaligned loads at offsets -1 / 0 / +1 of the generic row mostly
 /// straddle two cache lines: a stand-alone dw_up_x2 loop took 0.63 ms that way, 0.50 with this.
-/// The same sums in the same order as depthwise_vector. Written without arrays or lambdas: with
-/// the windows in an array captured by a lambda GCC kept them on the stack and loaded each input
-/// vector three times (dw_up_x2 1.33-1.46 ms against 0.91-0.94).
+/// The same sums in the same order as depthwise_vector. Not inlined: inlined into the kernel, its
+/// windows and weights went through the stack (each input vector loaded three times; dw_up_x2
+/// 1.33-1.46 ms, or level with the generic row, depending on the code around it) where on its
+/// own it stays in registers (0.88-0.92).
 template <int R, int N, int D>
-[[gnu::noinline]] void depthwise_zip2_row_slide(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off, float* yrow,
-                              const ConvJob& job, float* lanes, float bias) {
+[[gnu::noinline]] void depthwise_zip2_row_slide(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off,
+                                                float* yrow, const ConvJob& job, float* lanes, float bias) {
   static_assert(R >= 1 && R <= 2 && N >= 1 && N <= 2);
   // Per kernel row, the window starts at the column of phase 0's last tap.
   const float* base0 = t0.x[0] - (N - 1) + x_off;
@@ -314,7 +315,8 @@ void ConvDepthwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
           c.q_base = q;
           c.q_end = same_taps_end(job.h, ph, q, ph.count);
           c.plane = xplane;
-          c.slide_code = depthwise_zip2_slide_shape(c.t[0], c.t[1], job.w.phases[0].tap_end - job.w.phases[0].tap_begin);
+          const int32_t w_taps = job.w.phases[0].tap_end - job.w.phases[0].tap_begin;
+          c.slide_code = depthwise_zip2_slide_shape(c.t[0], c.t[1], w_taps);
         }
         depthwise_zip2<Arch>(c.t[0], c.t[1], c.slide_code, (q - c.q_base) * job.h.in_step * job.xp_w,
                              job.y + (plane * job.y_h + oh) * job.y_w, job, lanes, bias);

@@ -222,12 +222,13 @@ constexpr uint64_t kStagedSharedBudget = 16384;
 constexpr uint32_t kStagedMaxChunk = 16;
 
 // Positions per lane of a staged launch with `outputs` outputs (every channel tile, phase and
-// batch item, times the input-channel slices where those are chosen first): halved from the largest tile while the launch has fewer lanes than
-// caps.staged_target_lanes, down to 16 accumulators per lane (4 positions for tiles of 1-2
-// channels, which load one input value per multiply-add at any size). Fewer positions per lane
-// read more shared memory per multiply-add (16 x 1: one input value and four weight vec4s per 16,
-// against 16 x 4: four and four per 64), but a launch of a few thousand lanes leaves most of a
-// GPU idle: dcgan_g2 (65536 outputs) took 1024 lanes of 64 accumulators.
+// batch item, times the input-channel slices where those are chosen first): halved from the
+// largest tile while the launch has fewer lanes than caps.staged_target_lanes, down to 16
+// accumulators per lane (4 positions for tiles of 1-2 channels, which load one input value per
+// multiply-add at any size). Fewer positions per lane read more shared memory per multiply-add
+// (16 x 1: one input value and four weight vec4s per 16, against 16 x 4: four and four per 64),
+// but a launch of a few thousand lanes leaves most of a GPU idle: dcgan_g2 (65536 outputs) took
+// 1024 lanes of 64 accumulators.
 uint32_t staged_pos_tile(const ConvTiles& t, uint64_t outputs, const DeviceCaps& caps) {
   uint32_t pos = t.pos_tile;
   const uint32_t min_pos = t.co_tile >= 4 ? std::max(1u, 16u / t.co_tile) : 4u;

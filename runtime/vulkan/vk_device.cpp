@@ -82,11 +82,11 @@ bool env_flag(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
-/// A two-way switch from the environment: `fallback` where `name` is unset or empty, else whether
-/// it says `on` (or `off`); any other value is an invalid_argument naming the variable and value.
 /// UPCONV_VULKAN_SPLIT's choices (see split_mode_from_env).
 enum class SplitMode { none, after_shrinking, before_shrinking };
 
+/// A two-way switch from the environment: `fallback` where `name` is unset or empty, else whether
+/// it says `on` (or `off`); any other value is an invalid_argument naming the variable and value.
 Result<bool> env_switch(const char* name, const char* on, const char* off, bool fallback) {
   const char* env = std::getenv(name);
   const std::string v = env ? env : "";
