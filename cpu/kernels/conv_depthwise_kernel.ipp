@@ -6,11 +6,12 @@
 // rows (the H phase's taps that read inside the input) and the W phase's taps give at most
 // kh x ceil(kw / stride) weights, broadcast once per row; each vector of outputs of a W phase is
 // the sum over those taps of weight x input vector read straight from the zero-padded input row.
-// Bias and activation are applied in registers and the result is stored straight into the
-// output row: for one phase (conv) as is, for two stride-2 phases (the common transposed
-// case) interleaved in registers; other strides go through a phase row and a strided copy.
-// Two stride-2 phases keep their tap lists while an H phase's rows share their valid taps (the
-// rows inside the padding's reach) and apply a non-trivial activation in a pass over the row.
+// The bias is added in registers and the result stored straight into the output row: for one
+// phase (conv) as is, for two stride-2 phases (the common transposed case) interleaved in
+// registers; other strides go through a phase row and a strided copy. A non-trivial activation
+// then takes one pass over the finished row while it is in L1 (a call on the run-time kind per
+// vector cost the stride-2 rows of dw_up_x2 ~20%). Two stride-2 phases keep their tap lists
+// while an H phase's rows share their valid taps (the rows inside the padding's reach).
 // Rows are written in output order: taking an H phase's rows together (every other row) made
 // dw_up_x2 1.5x slower, its stores stalling.
 // Sums run over taps in a fixed order, whatever the thread count.
@@ -58,8 +59,7 @@ inline xsimd::batch<float, Arch> depthwise_vector(const DepthwiseRowTaps& t, int
 
 /// One output row of two stride-2 W phases (the common transposed case), zipped in registers:
 /// outputs 2q .. 2q + 2L - 1 per step from K0 and K1 taps known at compile time (their input
-/// addresses x_off floats on from the lists'), plus the bias, then the activation over the row
-/// while it is in L1. Weights are broadcast once per row and the input addresses held in
+/// addresses x_off floats on from the lists'), plus the bias. Weights are broadcast once per row and the input addresses held in
 /// registers, so a step is the FMAs and their loads: with the tap lists read per vector
 /// (depthwise_vector), dw_up_x2 took ~45 cycles per 32 outputs, on the loop over the list rather
 /// than on memory; with the activation applied per vector (a call on the run-time kind, two per
@@ -89,20 +89,18 @@ void depthwise_zip2_row(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, 
     interleaved(q, lanes);
     for (int64_t k = 0; 2 * q + k < y_w; ++k) yrow[2 * q + k] = lanes[k];
   }
-  // The bias is already in.
-  if (job.activation != act_none) bias_activate_row<Arch>(yrow, yrow, y_w, 0.0f, job.activation, job.alpha);
 }
 
-/// The same for run-time tap counts (more than 4 per phase): the tap lists read per vector.
+/// depthwise_zip2_row for run-time tap counts (more than 4 per phase): the lists read per vector.
 template <class Arch>
 void depthwise_zip2_row_any(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int64_t x_off, float* yrow,
                             const ConvJob& job, float* lanes, float bias) {
   using B = xsimd::batch<float, Arch>;
   constexpr int64_t L = B::size;
-  auto finish = [&](B v) { return activate<Arch>(job.activation, job.alpha, v + B(bias)); };
+  const B bias_v(bias);
   auto interleaved = [&](int64_t q, float* dst) {
-    store_interleaved2<Arch>(finish(depthwise_vector<Arch>(t0, x_off + q)),
-                             finish(depthwise_vector<Arch>(t1, x_off + q)), dst);
+    store_interleaved2<Arch>(depthwise_vector<Arch>(t0, x_off + q) + bias_v,
+                             depthwise_vector<Arch>(t1, x_off + q) + bias_v, dst);
   };
   int64_t q = 0;
   for (; 2 * (q + L) <= job.y_w; q += L) interleaved(q, yrow + 2 * q);
@@ -203,8 +201,6 @@ template <int R, int N, int D>
     if (!whole)
       for (int64_t k = 0; 2 * q + k < y_w; ++k) yrow[2 * q + k] = lanes[k];
   }
-  if (job.activation != act_none)
-    bias_activate_row<xsimd::avx512f>(yrow, yrow, y_w, 0.0f, job.activation, job.alpha);
 }
 
 template <int R, int N>
@@ -231,8 +227,9 @@ inline bool depthwise_zip2_slide(int code, const DepthwiseRowTaps& t0, const Dep
 }
 #endif
 
-/// depthwise_zip2_row for 1 to 4 taps per phase (kernels up to 4 x 4 at stride 2), else
-/// depthwise_zip2_row_any.
+/// One output row of two stride-2 W phases, plus the bias: depthwise_zip2_row_slide where the
+/// taps allow (AVX-512), depthwise_zip2_row for 1 to 4 taps per phase (kernels up to 4 x 4 at
+/// stride 2), else depthwise_zip2_row_any.
 template <class Arch>
 void depthwise_zip2(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, int slide_code, int64_t x_off,
                     float* yrow, const ConvJob& job, float* lanes, float bias) {
@@ -300,51 +297,50 @@ void ConvDepthwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
     const float* xplane = job.xp + plane * xp_plane;
     const float* wplane = job.wpack + g * job.blocks * job.kh * job.kw * job.block_width;
     const float bias = job.bpack[g * job.blocks * job.block_width];
-    if (zip2) {
-      // Rows in order (the output is written front to back), each H phase's tap lists kept
-      // while its rows share their valid taps: building them for every row cost dw_up_x2 ~10%.
-      for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
-        const int32_t hp = job.row_phase[oh];
-        const AxisPhase& ph = job.h.phases[hp];
-        const int64_t q = job.row_q[oh];
+    const B bias_v(bias);
+    // Rows in order (the output is written front to back); with two stride-2 phases each H
+    // phase's tap lists are kept while its rows share their valid taps: building them for every
+    // row cost dw_up_x2 ~10%.
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+      const int32_t hp = job.row_phase[oh];
+      const AxisPhase& ph = job.h.phases[hp];
+      const int64_t qh = job.row_q[oh];
+      float* yrow = job.y + (plane * job.y_h + oh) * job.y_w;
+      if (zip2) {
         DepthwiseZip2Taps& c = zip_taps[hp < kZip2Cached ? hp : kZip2Cached];
-        if (hp >= kZip2Cached || c.plane != xplane || q < c.q_base || q >= c.q_end) {
-          const uint64_t hmask = seg_mask(job.h, ph, q);
-          depthwise_row_taps(job, xplane, wplane, ph, q, hmask, job.w.phases[0], c.t[0]);
-          depthwise_row_taps(job, xplane, wplane, ph, q, hmask, job.w.phases[1], c.t[1]);
-          c.q_base = q;
-          c.q_end = same_taps_end(job.h, ph, q, ph.count);
+        if (hp >= kZip2Cached || c.plane != xplane || qh < c.q_base || qh >= c.q_end) {
+          const uint64_t hmask = seg_mask(job.h, ph, qh);
+          depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, job.w.phases[0], c.t[0]);
+          depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, job.w.phases[1], c.t[1]);
+          c.q_base = qh;
+          c.q_end = same_taps_end(job.h, ph, qh, ph.count);
           c.plane = xplane;
           const int32_t w_taps = job.w.phases[0].tap_end - job.w.phases[0].tap_begin;
           c.slide_code = depthwise_zip2_slide_shape(c.t[0], c.t[1], w_taps);
         }
-        depthwise_zip2<Arch>(c.t[0], c.t[1], c.slide_code, (q - c.q_base) * job.h.in_step * job.xp_w,
-                             job.y + (plane * job.y_h + oh) * job.y_w, job, lanes, bias);
-      }
-      continue;
-    }
-    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
-      const AxisPhase& ph = job.h.phases[job.row_phase[oh]];
-      const int64_t qh = job.row_q[oh];
-      const uint64_t hmask = seg_mask(job.h, ph, qh);
-      float* yrow = job.y + (plane * job.y_h + oh) * job.y_w;
-      auto finish = [&](B v) { return activate<Arch>(job.activation, job.alpha, v + B(bias)); };
-      for (int32_t p = 0; p < phases; ++p) {
-        const AxisPhase& pw = job.w.phases[p];
-        if (pw.count == 0) continue;
-        depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, pw, taps[0]);
-        // One phase with unit output step (conv): straight into the row; else a phase row in
-        // scratch, then a strided copy.
-        float* dst = job.w.out_step == 1 ? yrow + pw.out_start : scratch;
-        int64_t q = 0;
-        for (; q + L <= pw.count; q += L) finish(depthwise_vector<Arch>(taps[0], q)).store_unaligned(dst + q);
-        if (q < pw.count) {
-          finish(depthwise_vector<Arch>(taps[0], q)).store_unaligned(lanes);
-          for (int64_t k = 0; q + k < pw.count; ++k) dst[q + k] = lanes[k];
+        depthwise_zip2<Arch>(c.t[0], c.t[1], c.slide_code, (qh - c.q_base) * job.h.in_step * job.xp_w, yrow, job,
+                             lanes, bias);
+      } else {
+        const uint64_t hmask = seg_mask(job.h, ph, qh);
+        for (int32_t p = 0; p < phases; ++p) {
+          const AxisPhase& pw = job.w.phases[p];
+          if (pw.count == 0) continue;
+          depthwise_row_taps(job, xplane, wplane, ph, qh, hmask, pw, taps[0]);
+          // One phase with unit output step (conv): straight into the row; else a phase row in
+          // scratch, then a strided copy.
+          float* dst = job.w.out_step == 1 ? yrow + pw.out_start : scratch;
+          int64_t q = 0;
+          for (; q + L <= pw.count; q += L) (depthwise_vector<Arch>(taps[0], q) + bias_v).store_unaligned(dst + q);
+          if (q < pw.count) {
+            (depthwise_vector<Arch>(taps[0], q) + bias_v).store_unaligned(lanes);
+            for (int64_t k = 0; q + k < pw.count; ++k) dst[q + k] = lanes[k];
+          }
+          if (job.w.out_step != 1)
+            for (int64_t k = 0; k < pw.count; ++k) yrow[pw.out_start + k * job.w.out_step] = scratch[k];
         }
-        if (job.w.out_step != 1)
-          for (int64_t k = 0; k < pw.count; ++k) yrow[pw.out_start + k * job.w.out_step] = scratch[k];
       }
+      // The row is complete (every output column belongs to one W phase); the bias is in.
+      if (job.activation != act_none) bias_activate_row<Arch>(yrow, yrow, job.y_w, 0.0f, job.activation, job.alpha);
     }
   }
 }
