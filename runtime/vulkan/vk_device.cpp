@@ -409,7 +409,7 @@ Status VulkanDevice::create_device(uint32_t index, const std::vector<VkPhysicalD
   VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR executables{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
   std::vector<const char*> extensions;
-  const bool stats = pipeline_stats_requested();
+  const bool stats = env_flag("UPCONV_VULKAN_PIPELINE_STATS");
   const bool stats_offered = stats && device_offers_pipeline_stats(ifn_, physical_);
   if (stats_offered) {
     executables.pipelineExecutableInfo = VK_TRUE;

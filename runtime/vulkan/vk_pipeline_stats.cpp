@@ -1,16 +1,10 @@
 #include "runtime/vulkan/vk_pipeline_stats.hpp"
 
-#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <vector>
 
 namespace upconv::detail::vk {
-
-bool pipeline_stats_requested() {
-  const char* v = std::getenv("UPCONV_VULKAN_PIPELINE_STATS");
-  return v && *v && std::strcmp(v, "0") != 0;
-}
 
 bool device_offers_pipeline_stats(const InstanceFunctions& ifn, VkPhysicalDevice physical) {
   uint32_t count = 0;

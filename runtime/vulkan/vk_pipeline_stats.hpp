@@ -12,9 +12,6 @@
 
 namespace upconv::detail::vk {
 
-/// Whether the environment asks for pipeline statistics (UPCONV_VULKAN_PIPELINE_STATS).
-bool pipeline_stats_requested();
-
 /// Whether `physical` offers VK_KHR_pipeline_executable_properties with pipelineExecutableInfo.
 bool device_offers_pipeline_stats(const InstanceFunctions& ifn, VkPhysicalDevice physical);
 
