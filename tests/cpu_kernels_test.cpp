@@ -98,6 +98,35 @@ TEST_P(CpuConvKernels, SingleOutputChannelMergedPhases) {
     }
 }
 
+// The merged phases' sliding-window tile (AVX-512; other ISAs take the merged tile, which this
+// checks as well): kernels 1-4 strides long at strides 2-4, every padding below the stride (which
+// moves the phases whose taps start one input column later), output padding that keeps the phase
+// lengths equal, and widths of whole window tiles with and without a rest; two groups.
+TEST_P(CpuConvKernels, SingleOutputChannelSlidingWindow) {
+  for (int64_t s : {2, 3, 4})
+    for (int64_t taps : {1, 2, 3, 4})
+      for (int64_t pad = 0; pad < s; ++pad) {
+        const int64_t tile_q = 16 * detail::cpu::slide_vectors(static_cast<int>(s));
+        for (int64_t q : {tile_q, 2 * tile_q + 5}) {
+          // out = (w - 1) s - 2 pad + taps s + op = q s: every phase q long.
+          const int64_t op = (2 * pad) % s;
+          const int64_t w = q - taps + 1 + (2 * pad - op) / s;
+          if (w < 1) continue;
+          ConvCase c = ct(6, 2, 3, w, taps * s, s, pad);
+          c.groups = 2;
+          c.kh = 3;
+          c.pt = c.pb = 1;
+          c.opw = op;
+          c.bias = true;
+          c.seed = static_cast<uint64_t>(s * 1000 + taps * 100 + pad * 10 + (q > tile_q));
+          detail::Dims4 out;
+          ASSERT_TRUE(c.output_dims(out));
+          ASSERT_EQ(out.w, q * s) << c.describe();
+          expect_matches(c);
+        }
+      }
+}
+
 TEST_P(CpuConvKernels, StrideGreaterThanKernel) {
   expect_matches(ct(3, 4, 5, 6, 2, 3, 0));  // phases without taps get bias only
   ConvCase c = ct(2, 3, 4, 5, 1, 4, 0);

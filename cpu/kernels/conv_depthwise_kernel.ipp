@@ -142,14 +142,6 @@ inline int depthwise_zip2_slide_shape(const DepthwiseRowTaps& t0, const Depthwis
 }
 
 #ifdef __AVX512F__  // only the AVX-512 translation unit has the 512-bit types
-/// The 16 floats from element S of cur on (S < 16), continuing into next.
-template <int S>
-inline __m512 slide_in(__m512 cur, __m512 next) {
-  if constexpr (S == 0)
-    return cur;
-  else
-    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), S));
-}
 
 /// One kernel row's taps of a sliding-window step: phase 0's tap j reads column N - 1 - j of the
 /// window that starts at cur and runs on into next, phase 1's D columns further.

@@ -78,6 +78,13 @@ struct ConvJob {
   const int64_t* merge_off = nullptr;      // [D] padded-input offset at q = 0
   const uint32_t* merge_mask = nullptr;    // [D] bit p: phase p has a tap at that offset
   const int64_t* merge_base = nullptr;     // [D] start of offset d within a kh block
+  // Its sliding-window form (AVX-512, row_slide_tile; unused when wslide is nullptr): every
+  // phase has slide_taps taps on consecutive input offsets, from slide_off on for phases below
+  // slide_late and from slide_off + 1 for the others.
+  const float* wslide = nullptr;  // per group [kh][cig][phase][tap]
+  int64_t slide_kh_floats = 0;    // cig * phases * slide_taps
+  int64_t slide_off = 0;
+  int32_t slide_taps = 0, slide_late = 0;
   // Channel-vectorised kernel: the tile list, cut into groups of one phase pair.
   const ChannelTile* tiles = nullptr;
   const int64_t* group_first = nullptr;  // tiles of group k: [group_first[k], group_first[k + 1])
@@ -104,6 +111,10 @@ constexpr int64_t channel_pack_floats(int64_t taps, int64_t cig) { return taps *
 /// Merged-phase row tile: W phases 2..4, vectors per phase at most (accumulators = phases x V):
 constexpr int merged_max_vectors(bool wide, int phases) { return (wide ? 20 : 10) / phases; }
 constexpr int merged_max_phases = 4;
+/// Its sliding-window tile (AVX-512): vectors per phase, taps per phase at most. The window
+/// (V + 1 registers) and P x V accumulators fit in 32 registers.
+constexpr int slide_vectors(int phases) { return phases == 2 ? 8 : phases == 3 ? 6 : 5; }
+constexpr int slide_max_taps = 4;
 /// Floats the padded input must stay readable past its end (the widest row-tile over-read).
 constexpr int64_t input_slack_floats = 8 * 16 + 64;
 

@@ -176,6 +176,85 @@ MergedTileFn merged_tile_for(int phases, int vectors) {
   }
 }
 
+// ------------------------------- merged-phase sliding-window tile (AVX-512, one output channel)
+
+#ifdef __AVX512F__  // only the AVX-512 translation unit has the 512-bit types
+/// The 16 floats from element S of cur on (S < 16), continuing into next.
+template <int S>
+inline __m512 slide_in(__m512 cur, __m512 next) {
+  if constexpr (S == 0)
+    return cur;
+  else
+    return _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(cur), S));
+}
+
+/// The FMAs of window offset S: phase p's tap k sits at offset k, or k + 1 for p >= Late.
+template <int P, int V, int T, int Late, int S>
+[[gnu::always_inline]] inline void slide_offset(__m512 (&acc)[P][V], const __m512 (&win)[V + 1], const float* wp) {
+  for (int p = 0; p < P; ++p) {
+    const int k = S - (p < Late ? 0 : 1);
+    if (k < 0 || k >= T) continue;
+    const __m512 wb = _mm512_set1_ps(wp[p * T + k]);
+    for (int v = 0; v < V; ++v) acc[p][v] = _mm512_fmadd_ps(wb, slide_in<S>(win[v], win[v + 1]), acc[p][v]);
+  }
+}
+
+/// row_merged_tile for W phases whose taps sit on consecutive input offsets: phase p has T taps
+/// at offsets lo_p .. lo_p + T - 1 from job.slide_off, lo_p = 0 for p < Late and 1 from there on
+/// (a kernel T strides long: fsrcnn's 9 at stride 3 puts phases 0 and 1 on offsets 0-2 and phase
+/// 2 on 1-3). Per channel, V + 1 loads of 64 bytes and valignd build every offset's vectors:
+/// row_merged_tile's loads at offsets 1-3 straddle two cache lines each (a stand-alone
+/// fsrcnn_x3 loop: 0.80 ms that way, 0.73-0.75 ms, 115 GFLOP/s, with the window).
+/// Weights: per kernel row [cig][P][T] (job.wslide).
+template <int P, int V, int T, int Late>
+void row_slide_tile(const ConvJob& job, const float* const* xrows, const int64_t* kh_t, int hrows, int64_t q0,
+                    const float* wg, int64_t x_plane, float* out, int64_t phase_stride) {
+  constexpr int D = T + (Late < P ? 1 : 0);
+  __m512 acc[P][V];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) acc[p][v] = _mm512_setzero_ps();
+  for (int r = 0; r < hrows; ++r) {
+    const float* xp = xrows[r] + job.slide_off + q0;
+    const float* wp = wg + kh_t[r] * job.slide_kh_floats;
+    for (int64_t ci = 0; ci < job.cig; ++ci, xp += x_plane, wp += P * T) {
+      __m512 win[V + 1];
+      for (int v = 0; v <= V; ++v) win[v] = _mm512_loadu_ps(xp + 16 * v);
+      [&]<int... S>(std::integer_sequence<int, S...>) {
+        (slide_offset<P, V, T, Late, S>(acc, win, wp), ...);
+      }(std::make_integer_sequence<int, D>{});
+    }
+  }
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < V; ++v) _mm512_storeu_ps(out + p * phase_stride + v * 16, acc[p][v]);
+}
+
+template <int P, int T, int... Lates>
+MergedTileFn pick_slide_tile(int late, std::integer_sequence<int, Lates...>) {
+  MergedTileFn fn = nullptr;
+  ((fn = (late == Lates + 1 ? &row_slide_tile<P, slide_vectors(P), T, Lates + 1> : fn)), ...);
+  return fn;
+}
+
+template <int P>
+MergedTileFn slide_tile_for(int taps, int late) {
+  switch (taps) {
+    case 1: return pick_slide_tile<P, 1>(late, std::make_integer_sequence<int, P>{});
+    case 2: return pick_slide_tile<P, 2>(late, std::make_integer_sequence<int, P>{});
+    case 3: return pick_slide_tile<P, 3>(late, std::make_integer_sequence<int, P>{});
+    default: return pick_slide_tile<P, 4>(late, std::make_integer_sequence<int, P>{});
+  }
+}
+
+/// The tile of slide_vectors(phases) vectors per phase for job.slide_taps / slide_late.
+inline MergedTileFn slide_tile_for(const ConvJob& job) {
+  switch (job.w.num_phases) {
+    case 2: return slide_tile_for<2>(job.slide_taps, job.slide_late);
+    case 3: return slide_tile_for<3>(job.slide_taps, job.slide_late);
+    default: return slide_tile_for<4>(job.slide_taps, job.slide_late);
+  }
+}
+#endif
+
 inline uint64_t seg_mask(const AxisView& a, const AxisPhase& p, int64_t q) {
   for (int32_t s = p.seg_begin; s < p.seg_end; ++s)
     if (q >= a.segs[s].q_begin && q < a.segs[s].q_end) return a.segs[s].mask;
@@ -257,10 +336,21 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
       }
       const int P = job.w.num_phases;
       const int max_mv = merged_max_vectors(wide, P);
-      const int64_t vectors = (q_hi - q_lo + L - 1) / L;
+      int64_t vectors = (q_hi - q_lo + L - 1) / L;
+      int64_t q0 = q_lo;
+#ifdef __AVX512F__
+      // Whole sliding-window tiles first; what is left takes the tiles below.
+      if constexpr (wide)
+        if (job.wslide != nullptr) {
+          const MergedTileFn slide = slide_tile_for(job);
+          const float* ws = job.wslide + g * job.kh * job.slide_kh_floats;
+          for (const int64_t sv = slide_vectors(P); vectors >= sv; vectors -= sv, q0 += sv * L)
+            slide(job, x_tap, kh_t, hrows, q0, ws, xp_plane, rows + (q0 - q_lo), phase_stride);
+        }
+#endif
       const int64_t tiles = (vectors + max_mv - 1) / max_mv;
       const float* wm = job.wmerge + g * job.kh * job.merge_kh_floats;
-      for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
+      for (int64_t k = 0; k < tiles; ++k) {
         const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
         merged_tile_for<Arch>(P, v)(job, x_tap, kh_t, hrows, q0, wm, xp_plane, rows + (q0 - q_lo), phase_stride);
         q0 += int64_t{v} * L;

@@ -205,6 +205,14 @@ class FastConvKernel final : public OpKernel {
         job.merge_off = merge_off_.data();
         job.merge_mask = merge_mask_.data();
         job.merge_base = merge_base_.data();
+        // The window reads a vector further than the tile, past what in-place runs allow.
+        if (isa_ == Isa::avx512f && !in_place && plan_sliding_window(pw)) {
+          job.wslide = wslide_.data();
+          job.slide_kh_floats = static_cast<int64_t>(pw.phases.size()) * slide_taps_ * desc_.c_in_per_group();
+          job.slide_off = slide_off_;
+          job.slide_taps = slide_taps_;
+          job.slide_late = slide_late_;
+        }
       }
       job.row_chunk = kRowChunk;
       job.row_chunks = (longest + kRowChunk - 1) / kRowChunk;
@@ -369,6 +377,49 @@ class FastConvKernel final : public OpKernel {
     return true;
   }
 
+  // The merged phases' sliding-window form (see row_slide_tile): every phase has the same number
+  // T <= slide_max_taps of taps, on consecutive input offsets that start at the lowest offset
+  // of all phases for the first phases and one further for the rest. Packs the weights as
+  // [group][kh][cig][phase][tap by offset]; false when the taps do not fall that way.
+  bool plan_sliding_window(const AxisPlan& pw) {
+    const auto phases = static_cast<int32_t>(pw.phases.size());
+    const int32_t taps = pw.phases[0].tap_end - pw.phases[0].tap_begin;
+    if (taps < 1 || taps > slide_max_taps) return false;
+    // Each phase's lowest offset, and its taps' kernel indices by offset.
+    std::vector<int64_t> lowest(static_cast<size_t>(phases));
+    std::vector<int64_t> tap_at(static_cast<size_t>(phases * taps), -1);
+    for (int32_t p = 0; p < phases; ++p) {
+      const AxisPhase& ph = pw.phases[p];
+      if (ph.tap_end - ph.tap_begin != taps) return false;
+      int64_t lo = pw.taps[ph.tap_begin].off;
+      for (int32_t j = ph.tap_begin; j < ph.tap_end; ++j) lo = std::min(lo, pw.taps[j].off);
+      lowest[p] = lo;
+      for (int32_t j = ph.tap_begin; j < ph.tap_end; ++j) {
+        const int64_t k = pw.taps[j].off - lo;
+        if (k >= taps || tap_at[p * taps + k] >= 0) return false;  // not consecutive
+        tap_at[p * taps + k] = pw.taps[j].t;
+      }
+    }
+    const int64_t base = *std::min_element(lowest.begin(), lowest.end());
+    int32_t late = phases;
+    for (int32_t p = phases - 1; p >= 0 && lowest[p] == base + 1; --p) late = p;
+    for (int32_t p = 0; p < late; ++p)
+      if (lowest[p] != base) return false;
+    const int64_t cig = desc_.c_in_per_group();
+    wslide_.resize(static_cast<size_t>(desc_.groups * desc_.kh * cig * phases * taps));
+    float* dst = wslide_.data();
+    for (int64_t g = 0; g < desc_.groups; ++g)
+      for (int64_t th = 0; th < desc_.kh; ++th)
+        for (int64_t ci = 0; ci < cig; ++ci)
+          for (int32_t p = 0; p < phases; ++p)
+            for (int32_t k = 0; k < taps; ++k)
+              *dst++ = rows_.w.get()[((g * desc_.kh + th) * desc_.kw + tap_at[p * taps + k]) * cig + ci];
+    slide_off_ = base;
+    slide_taps_ = taps;
+    slide_late_ = late;
+    return true;
+  }
+
   // Phase outputs per row-kernel item: enough to amortise the tap setup, few enough that the
   // input columns it reads stay in L1/L2 across all output-channel blocks.
   static constexpr int64_t kRowChunk = 256;
@@ -483,6 +534,9 @@ class FastConvKernel final : public OpKernel {
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
   std::vector<float> wmerge_;  // merged-phase weights of the last run (see plan_merged_phases)
+  std::vector<float> wslide_;  // and their sliding-window form (see plan_sliding_window)
+  int64_t slide_off_ = 0;
+  int32_t slide_taps_ = 0, slide_late_ = 0;
   std::vector<int64_t> merge_off_, merge_base_;
   std::vector<uint32_t> merge_mask_;
   int64_t merge_kh_floats_ = 0;
