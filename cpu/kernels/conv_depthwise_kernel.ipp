@@ -141,8 +141,7 @@ inline int depthwise_zip2_slide_shape(const DepthwiseRowTaps& t0, const Depthwis
   return depthwise_slide_code(rows, n, static_cast<int>(d));
 }
 
-#ifdef __AVX512F__  // only the AVX-512 translation unit has the 512-bit types
-
+#ifdef __AVX512F__  // only the AVX-512 translation unit has the 512-bit types (slide_in: conv_kernels.ipp)
 /// One kernel row's taps of a sliding-window step: phase 0's tap j reads column N - 1 - j of the
 /// window that starts at cur and runs on into next, phase 1's D columns further.
 template <int N, int D>

@@ -205,7 +205,9 @@ template <int P, int V, int T, int Late, int S>
 /// 2 on 1-3). Per channel, V + 1 loads of 64 bytes and valignd build every offset's vectors:
 /// row_merged_tile's loads at offsets 1-3 straddle two cache lines each (a stand-alone
 /// fsrcnn_x3 loop: 0.80 ms that way, 0.73-0.75 ms, 115 GFLOP/s, with the window).
-/// Weights: per kernel row [cig][P][T] (job.wslide).
+/// Weights: per kernel row [cig][P][T] (job.wslide). The window reads at most 31 floats past the
+/// last input column a phase row uses, inside the padded input's slack (input_slack_floats);
+/// in-place runs, which have none, do not take this tile.
 template <int P, int V, int T, int Late>
 void row_slide_tile(const ConvJob& job, const float* const* xrows, const int64_t* kh_t, int hrows, int64_t q0,
                     const float* wg, int64_t x_plane, float* out, int64_t phase_stride) {

@@ -327,6 +327,12 @@ class FastConvKernel final : public OpKernel {
     return tiles;
   }
 
+  // Weight of kernel tap (th, tw), input channel ci of group g, in the row kernel's packing with
+  // one output channel per group ([group][kh][kw][cig]).
+  float single_channel_weight(int64_t g, int64_t th, int64_t tw, int64_t ci) const {
+    return rows_.w.get()[((g * desc_.kh + th) * desc_.kw + tw) * desc_.c_in_per_group() + ci];
+  }
+
   // With one output channel the row tile does one input load per FMA. When the W phases have
   // equal lengths, one tile covers them all and each distinct input offset is loaded once for
   // every phase with a tap there. Builds the offset table and weights in that order (cheap:
@@ -373,7 +379,7 @@ class FastConvKernel final : public OpKernel {
           for (int64_t ci = 0; ci < cig; ++ci)
             for (int64_t p = 0; p < phases; ++p)
               if (merge_mask_[d] & (1u << p))
-                *dst++ = rows_.w.get()[((g * desc_.kh + th) * desc_.kw + tap_of[d * phases + p]) * cig + ci];
+                *dst++ = single_channel_weight(g, th, tap_of[d * phases + p], ci);
     return true;
   }
 
@@ -413,7 +419,7 @@ class FastConvKernel final : public OpKernel {
         for (int64_t ci = 0; ci < cig; ++ci)
           for (int32_t p = 0; p < phases; ++p)
             for (int32_t k = 0; k < taps; ++k)
-              *dst++ = rows_.w.get()[((g * desc_.kh + th) * desc_.kw + tap_at[p * taps + k]) * cig + ci];
+              *dst++ = single_channel_weight(g, th, tap_at[p * taps + k], ci);
     slide_off_ = base;
     slide_taps_ = taps;
     slide_late_ = late;
