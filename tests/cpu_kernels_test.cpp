@@ -127,6 +127,35 @@ TEST_P(CpuConvKernels, SingleOutputChannelSlidingWindow) {
       }
 }
 
+// The row kernel pads the input rows its items read into a per-thread ring of rows: images and
+// groups sharing row numbers, rows read out of order or far apart (dilation, input strides),
+// item ranges split over threads; and the padded copy it falls back to when a ring would not
+// fit in L2 (many wide channels) or holds too few rows (17 kernel rows).
+TEST_P(CpuConvKernels, RowKernelPaddedRows) {
+  std::vector<ConvCase> cases;
+  ConvCase a = cv(6, 4, 13, 11, 3, 2, 2, 3);  // H stride 2 (W 1: the row kernel), dilation 3
+  a.sw = 1;
+  a.n = 2;
+  a.groups = 2;
+  cases.push_back(a);
+  ConvCase b = ct(4, 3, 7, 9, 7, 3, 2);  // seven kernel rows, rows of three phases
+  b.n = 2;
+  b.bias = true;
+  cases.push_back(b);
+  ConvCase c = cv(300, 2, 3, 500, 3, 1, 1, 1);  // a 7-row ring of 300 x 502 floats: too large
+  cases.push_back(c);
+  ConvCase d = cv(2, 2, 20, 6, 17, 1, 8, 1);  // 17 rows per output row
+  d.kw = 3;
+  d.pl = d.pr = 1;
+  cases.push_back(d);
+  uint64_t seed = 40;
+  for (ConvCase& k : cases)
+    for (int threads : {1, 2, 3}) {
+      k.seed = seed++;
+      expect_matches(k, threads);
+    }
+}
+
 TEST_P(CpuConvKernels, StrideGreaterThanKernel) {
   expect_matches(ct(3, 4, 5, 6, 2, 3, 0));  // phases without taps get bias only
   ConvCase c = ct(2, 3, 4, 5, 1, 4, 0);

@@ -59,6 +59,14 @@ struct ConvJob {
   const float* xp = nullptr;
   int64_t xp_h = 0, xp_w = 0;
   bool rows_outer = false;  // xp is [n][xp_h][c_in][xp_w] (channel kernel only)
+  // Row kernel, ring_rows > 0: xp is unused; each thread pads the input rows its items read into
+  // a ring of ring_rows padded rows in its scratch ([slot][cig][xp_w], see ConvRowKernel), from
+  // the caller's input x [n][c_in][x_h][x_w] (padded row r, column c = input row r - pad_top,
+  // column c - pad_left).
+  int32_t ring_rows = 0;  // at most kMaxRingRows
+  int64_t ring_offset = 0;  // floats from the start of scratch
+  const float* x = nullptr;
+  int64_t x_h = 0, x_w = 0, pad_top = 0, pad_left = 0;
   float* y = nullptr;
   int64_t y_h = 0, y_w = 0;
   const float* wpack = nullptr;
@@ -115,6 +123,8 @@ constexpr int merged_max_phases = 4;
 /// (V + 1 registers) and P x V accumulators fit in 32 registers.
 constexpr int slide_vectors(int phases) { return phases == 2 ? 8 : phases == 3 ? 6 : 5; }
 constexpr int slide_max_taps = 4;
+/// Row kernel: slots of its ring of padded input rows at most (job.ring_rows).
+constexpr int kMaxRingRows = 16;
 /// Floats the padded input must stay readable past its end (the widest row-tile over-read).
 constexpr int64_t input_slack_floats = 8 * 16 + 64;
 

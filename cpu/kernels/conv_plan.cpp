@@ -135,7 +135,8 @@ class FastConvKernel final : public OpKernel {
     PackedWeights& pk = packed_for(channels ? channels_ : rows_);
     const bool in_place = !channels && !depthwise && rows_read_input_in_place(a, ph, pw);
     const bool rows_outer = channels;
-    const float* xp = in_place ? a.x : pad_input(a, ph, pw, rows_outer);
+    const int32_t ring_rows = !channels && !depthwise && !in_place ? padded_row_ring_rows(ph, pw) : 0;
+    const float* xp = in_place || ring_rows > 0 ? a.x : pad_input(a, ph, pw, rows_outer);
     ConvJob job;
     job.h = ph.view();
     job.w = pw.view();
@@ -216,7 +217,17 @@ class FastConvKernel final : public OpKernel {
       }
       job.row_chunk = kRowChunk;
       job.row_chunks = (longest + kRowChunk - 1) / kRowChunk;
-      const int64_t scratch = row_scratch(job);
+      int64_t scratch = row_scratch(job);
+      if (ring_rows > 0) {
+        job.ring_rows = ring_rows;
+        job.ring_offset = (scratch + 15) / 16 * 16;
+        job.x = a.x;
+        job.x_h = a.xd.h;
+        job.x_w = a.xd.w;
+        job.pad_top = ph.pad_before;
+        job.pad_left = pw.pad_before;
+        scratch = job.ring_offset + ring_rows * job.cig * job.xp_w + input_slack_floats;
+      }
       run_items(job.n * job.groups * job.y_h * job.row_chunks, scratch, [&](int64_t b, int64_t e, float* s) {
         dispatch_isa(isa_, ConvRowKernel{}, job, b, e, s);
       });
@@ -489,6 +500,18 @@ class FastConvKernel final : public OpKernel {
     });
     std::fill(xp + needed - input_slack_floats, xp + needed, 0.0f);
     return xp;
+  }
+
+  // Slots of the row kernel's ring of padded input rows (see PaddedRowRing in conv_kernels.ipp):
+  // twice the most rows an output row reads, and one more, so that the next output rows find
+  // theirs; 0 (a padded copy of the input) when the ring would not sit in L2.
+  int32_t padded_row_ring_rows(const AxisPlan& ph, const AxisPlan& pw) const {
+    constexpr int64_t kMaxRingBytes = 512 * 1024;
+    int64_t rows = 0;
+    for (const AxisPhase& p : ph.phases) rows = std::max<int64_t>(rows, p.tap_end - p.tap_begin);
+    const int64_t slots = std::min<int64_t>(2 * rows + 1, kMaxRingRows);
+    const int64_t bytes = slots * desc_.c_in_per_group() * pw.padded_len * static_cast<int64_t>(sizeof(float));
+    return rows + 1 <= slots && bytes <= kMaxRingBytes ? static_cast<int32_t>(slots) : 0;
   }
 
   // The row kernel can read the caller's input in place when no tap reads padding and no

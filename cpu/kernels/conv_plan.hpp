@@ -1,6 +1,6 @@
 // Internal: the fast CPU conv / conv_transpose kernel object (an OpKernel). Each run picks the
-// kernel shape that wastes fewer vector lanes for the input's geometry, pads the input, and splits
-// the outputs over the thread pool. Weights are packed at creation for the shape the runs most
+// kernel shape that wastes fewer vector lanes for the input's geometry, pads the input (the row
+// kernel pads the rows it reads itself), and splits the outputs over the thread pool. Weights are packed at creation for the shape the runs most
 // likely take, and repacked for the other one by the first run that takes it.
 #pragma once
 
