@@ -60,7 +60,7 @@ struct ConvJob {
   int64_t xp_h = 0, xp_w = 0;
   bool rows_outer = false;  // xp is [n][xp_h][c_in][xp_w] (channel kernel only)
   // Row kernel, ring_rows > 0: xp is unused; each thread pads the input rows its items read into
-  // a ring of ring_rows padded rows in its scratch ([slot][cig][xp_w], see ConvRowKernel), from
+  // a ring of ring_rows padded rows in its scratch ([slot][cig][xp_w], see PaddedRowRing), from
   // the caller's input x [n][c_in][x_h][x_w] (padded row r, column c = input row r - pad_top,
   // column c - pad_left).
   int32_t ring_rows = 0;  // at most kMaxRingRows

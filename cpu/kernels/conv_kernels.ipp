@@ -292,11 +292,13 @@ inline bool tap_valid(uint64_t mask, int32_t j, int32_t tap_begin) {
 /// are consecutive output rows, which read overlapping input rows, so each padded row (all the
 /// group's channels, [cig][xp_w]) is kept in a small ring in scratch and copied once per
 /// thread, while it is read from L1/L2. Before, a separate pass wrote a padded copy of the whole
-/// input, which the kernel then read back from L3 or memory: 8-10% of fsrcnn_x3 and frame_up.
+/// input, which the kernel then read back from L3 or memory (that pass skipped: fsrcnn_x3 and
+/// frame_up 8-10% faster; the ring got frame_up 5-8% and fsrcnn_x3 2-8%, more at 2 threads).
+/// An item reads at most ring_rows - 1 rows (see padded_row_ring_rows), so the least recently
+/// used slot is never one of the current item's.
 template <class Arch>
 class PaddedRowRing {
  public:
-
   PaddedRowRing(const ConvJob& job, float* slots) : job_(job), slots_(slots), slot_floats_(job.cig * job.xp_w) {
     for (int i = 0; i < kMaxRingRows; ++i) tag_[i] = -1, used_[i] = -1;
     // The reads past the last slot's last row (see input_slack_floats) land on defined values.
