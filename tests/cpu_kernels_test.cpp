@@ -443,9 +443,10 @@ TEST(CpuConvKernelWeights, PackedForTheKernelsRunsTakeAndOnlyThose) {
 // when the layout changes: a run of another width (shorter, so the buffer is not reallocated)
 // must not find the previous run's inputs in its border. Padding = dilation, so every border row
 // and column is under some tap; one output channel (the row kernel, whose vectors read the
-// border) and depthwise.
+// border; 800 input channels, so that its ring of padded rows would pass 512 KB at every width
+// and it reads the padded copy) and depthwise.
 TEST(CpuConvKernelPadding, BorderIsZeroAgainAfterTheLayoutChanges) {
-  ConvCase rows = cv(4, 1, 6, 40, 3, 1, 3, 3);
+  ConvCase rows = cv(800, 1, 6, 40, 3, 1, 3, 3);
   ConvCase depthwise = cv(4, 4, 6, 40, 3, 1, 3, 3);
   depthwise.groups = 4;
   for (ConvCase c : {rows, depthwise}) {
