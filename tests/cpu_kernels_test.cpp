@@ -459,6 +459,25 @@ TEST(CpuConvKernelPadding, BorderIsZeroAgainAfterTheLayoutChanges) {
   }
 }
 
+// One kernel object, runs of changing widths: the merged-phase and window tables are built once
+// per geometry and kept between runs of the same one, so each width must find its own.
+// The window tile reads a vector past a row's last tile, so it never runs on an input read in
+// place; whether a run reads in place depends on its width (kernel = stride, no padding: at 128
+// the last tile ends with the row, at 129 it reads past it), so widths alternate (under ASan a
+// window over the in-place input reads past the tensor).
+TEST(CpuConvKernelPadding, MergedPhaseTablesFollowTheGeometry) {
+  ConvCase fs = ct(5, 1, 4, 96, 9, 3, 4);  // fsrcnn-like: merged phases, window tiles on AVX-512
+  fs.oph = fs.opw = 2;
+  fs.bias = true;
+  ConvCase up = ct(3, 1, 2, 129, 2, 2, 0);
+  for (const ConvCase& c : {fs, up})
+    for (Isa isa : detail::cpu::available_isas()) {
+      std::vector<int64_t> floats;
+      const std::string err = check_one_kernel_over_widths(c, isa, {96, 129, 128, 1, 2, 129, 128, 17, 96}, floats);
+      EXPECT_TRUE(err.empty()) << err;
+    }
+}
+
 TEST(CpuBackend, DescriptionNamesIsaAndThreads) {
   auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 2});
   ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();

@@ -199,15 +199,23 @@ class FastConvKernel final : public OpKernel {
       job.row_q = rows.q.data();
       int64_t longest = 1;
       for (const AxisPhase& p : pw.phases) longest = std::max(longest, p.count);
-      if (plan_merged_phases(pw)) {
+      // The merged-phase tables (and their window form) depend on the W axis only, fixed until
+      // the input's extents change (axes_for resets merge_state_): built by the first row-kernel
+      // run of each geometry, not by every run.
+      if (merge_state_ == MergeState::unknown)
+        merge_state_ = !plan_merged_phases(pw)                                ? MergeState::none
+                       : isa_ == Isa::avx512f && plan_sliding_window(pw) ? MergeState::sliding
+                                                                              : MergeState::merged;
+      if (merge_state_ != MergeState::none) {
         job.wmerge = wmerge_.data();
         job.merge_kh_floats = merge_kh_floats_;
         job.merge_offsets = static_cast<int32_t>(merge_off_.size());
         job.merge_off = merge_off_.data();
         job.merge_mask = merge_mask_.data();
         job.merge_base = merge_base_.data();
-        // The window reads a vector further than the tile, past what in-place runs allow.
-        if (isa_ == Isa::avx512f && !in_place && plan_sliding_window(pw)) {
+        // The window reads a vector further than the tile, past what in-place runs allow (whether
+        // a run reads in place also depends on how its last tile ends, so it is asked per run).
+        if (merge_state_ == MergeState::sliding && !in_place) {
           job.wslide = wslide_.data();
           job.slide_kh_floats = static_cast<int64_t>(pw.phases.size()) * slide_taps_ * desc_.c_in_per_group();
           job.slide_off = slide_off_;
@@ -261,6 +269,7 @@ class FastConvKernel final : public OpKernel {
       axes_.h = make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, a.xd.h, a.yd.h);
       axes_.w = make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, a.xd.w, a.yd.w);
       axes_.in_h = a.xd.h, axes_.in_w = a.xd.w, axes_.out_h = a.yd.h, axes_.out_w = a.yd.w;
+      merge_state_ = MergeState::unknown;
     }
     return axes_;
   }
@@ -562,8 +571,12 @@ class FastConvKernel final : public OpKernel {
   std::shared_ptr<ThreadPool> pool_;
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
-  std::vector<float> wmerge_;  // merged-phase weights of the last run (see plan_merged_phases)
+  std::vector<float> wmerge_;  // merged-phase weights of the current geometry (see plan_merged_phases)
   std::vector<float> wslide_;  // and their sliding-window form (see plan_sliding_window)
+  // Which of those tables the current geometry (axes_) has; unknown until its first row-kernel
+  // run. `sliding`: both (the window still needs a padded input, see run).
+  enum class MergeState { unknown, none, merged, sliding };
+  MergeState merge_state_ = MergeState::unknown;
   int64_t slide_off_ = 0;
   int32_t slide_taps_ = 0, slide_late_ = 0;
   std::vector<int64_t> merge_off_, merge_base_;
