@@ -57,6 +57,18 @@ inline xsimd::batch<float, Arch> depthwise_vector(const DepthwiseRowTaps& t, int
   return acc;
 }
 
+/// The steps of a row of two zipped stride-2 phases: step(q, dst) writes outputs 2q .. 2q + 2L - 1
+/// to dst; the last step, past the row's end, writes to `lanes` and its valid part is kept.
+template <int64_t L, class Step>
+inline void depthwise_zip2_steps(int64_t y_w, float* yrow, float* lanes, const Step& step) {
+  int64_t q = 0;
+  for (; 2 * (q + L) <= y_w; q += L) step(q, yrow + 2 * q);
+  if (2 * q < y_w) {
+    step(q, lanes);
+    for (int64_t k = 0; 2 * q + k < y_w; ++k) yrow[2 * q + k] = lanes[k];
+  }
+}
+
 /// One output row of two stride-2 W phases (the common transposed case), zipped in registers:
 /// outputs 2q .. 2q + 2L - 1 per step from K0 and K1 taps known at compile time (their input
 /// addresses x_off floats on from the lists'), plus the bias. Weights are broadcast once per row and the input addresses held in
@@ -77,18 +89,12 @@ void depthwise_zip2_row(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& t1, 
   const B bias_v(bias);
   const int64_t y_w = job.y_w;
   // The same sums, in the same order, as depthwise_vector.
-  auto interleaved = [&](int64_t q, float* dst) {
+  depthwise_zip2_steps<L>(y_w, yrow, lanes, [&](int64_t q, float* dst) {
     B a(0.0f), b(0.0f);
     for (int k = 0; k < K0; ++k) a = xsimd::fma(w0[k], B::load_unaligned(x0[k] + q), a);
     for (int k = 0; k < K1; ++k) b = xsimd::fma(w1[k], B::load_unaligned(x1[k] + q), b);
     store_interleaved2<Arch>(a + bias_v, b + bias_v, dst);
-  };
-  int64_t q = 0;
-  for (; 2 * (q + L) <= y_w; q += L) interleaved(q, yrow + 2 * q);
-  if (2 * q < y_w) {  // the last outputs: full vectors computed, the valid part kept
-    interleaved(q, lanes);
-    for (int64_t k = 0; 2 * q + k < y_w; ++k) yrow[2 * q + k] = lanes[k];
-  }
+  });
 }
 
 /// depthwise_zip2_row for run-time tap counts (more than 4 per phase): the lists read per vector.
@@ -98,16 +104,10 @@ void depthwise_zip2_row_any(const DepthwiseRowTaps& t0, const DepthwiseRowTaps& 
   using B = xsimd::batch<float, Arch>;
   constexpr int64_t L = B::size;
   const B bias_v(bias);
-  auto interleaved = [&](int64_t q, float* dst) {
+  depthwise_zip2_steps<L>(job.y_w, yrow, lanes, [&](int64_t q, float* dst) {
     store_interleaved2<Arch>(depthwise_vector<Arch>(t0, x_off + q) + bias_v,
                              depthwise_vector<Arch>(t1, x_off + q) + bias_v, dst);
-  };
-  int64_t q = 0;
-  for (; 2 * (q + L) <= job.y_w; q += L) interleaved(q, yrow + 2 * q);
-  if (2 * q < job.y_w) {
-    interleaved(q, lanes);
-    for (int64_t k = 0; 2 * q + k < job.y_w; ++k) yrow[2 * q + k] = lanes[k];
-  }
+  });
 }
 
 template <class Arch, int K0>
