@@ -44,6 +44,11 @@ run_test() {  # <label> <timeout s> <env...> -- <command...>
   tail_line="$(grep -E '^\[  (PASSED|FAILED)  \]|tests? ran' "$log" | tr '\n' ' ')"
   echo "$label rc=$status $((SECONDS - start))s $tail_line" >> "$out/results.txt"
 }
+# DEVICE_CHECK_BENCH_ONLY=1 skips the tests and times only the variants of
+# $DEVICE_CHECK_VARIANTS (see below), $DEVICE_CHECK_ROUNDS times over in the same order, on
+# bench/shapes.json: interleaved A/B timing when little device time is left.
+bench_only="${DEVICE_CHECK_BENCH_ONLY:-0}"
+run_tests() {
 : > "$out/results.txt"
 conv='VulkanOps.Subgroup*:VulkanOps.WeightPath*:VulkanOps.Staging*:VulkanOps.Conv*:VulkanOps.EveryActivation*:VulkanOps.RandomConvSweep*'
 tmp_examples="$(mktemp -d)"
@@ -67,6 +72,11 @@ quick="${DEVICE_CHECK_QUICK:-0}"
   run_test ops_split 200 UPCONV_VULKAN_SPLIT=auto UPCONV_VULKAN_STAGED_LANES=1000000000000 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_split_first 200 UPCONV_VULKAN_SPLIT=first UPCONV_VULKAN_STAGED_LANES=1024 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_wide_workgroups 200 UPCONV_VULKAN_STAGED_WG=256 UPCONV_VULKAN_STAGE_BATCH=3 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  # The staged loop's other variants (UPCONV_VULKAN_STAGED_LOOP; the default is prefetch), and
+  # prefetching with 4 channel tiles first and fewer lanes.
+  run_test ops_prefetch_co4 200 UPCONV_VULKAN_STAGED_CO=4 UPCONV_VULKAN_STAGED_LANES=16384 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  run_test golden_rounds 90 UPCONV_VULKAN_STAGED_LOOP=rounds UPCONV_VULKAN_STAGED_CO=1 -- "$bin/golden_test" --gtest_filter='GoldenVulkan.*'
+  run_test ops_unrolled 200 UPCONV_VULKAN_STAGED_LOOP=unrolled -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   [ "$quick" = 1 ] || run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
 ) &
 (
@@ -88,6 +98,8 @@ rm -f "$out/results.txt"
 for f in "$out"/t_*.log; do echo "##### $f"; cat "$f"; done > "$out/tests.log"
 rm -f "$out"/t_*.log
 grep -E '^\[  FAILED  \]|Failure|error:' "$out/tests.log" | head -n 40 | tee -a "$summary"
+}
+[ "$bench_only" = 1 ] || run_tests
 
 # Benchmarks: GPU timestamps, every result checked against the CPU reference by `upconv bench`.
 # A first pass is thrown away: the GPU's clocks ramp up from idle during it. Variants beside the
@@ -109,6 +121,29 @@ bench() {  # <label> <upconv> <env...> -- <args...>
 : > "$out/bench.txt"
 bench warmup "$bin/upconv" UPCONV_X=1 -- --repetitions 3
 rm -f "$out/vk_warmup.json"
+if [ "$bench_only" = 1 ]; then
+  shapes=bench/shapes.json
+  for round in $(seq "${DEVICE_CHECK_ROUNDS:-1}"); do
+    for variant in ${DEVICE_CHECK_VARIANTS:-}; do
+      IFS=, read -r -a variant_env <<< "${variant#*:}"
+      bench "${variant%%:*}_$round" "$bin/upconv" UPCONV_X=1 "${variant_env[@]}" --
+    done
+  done
+  python3 - "$out" <<'PY' | tee -a "$summary"
+import glob, json, os, sys
+out = sys.argv[1]
+runs = {}
+for path in sorted(glob.glob(os.path.join(out, "vk_*.json")), key=os.path.getmtime):
+    runs[os.path.basename(path)[3:-5]] = {r["name"]: r["median_ms"] for r in json.load(open(path))["results"]}
+    os.remove(path)
+json.dump(runs, open(os.path.join(out, "vk_all.json"), "w"), indent=1)
+names = list(next(iter(runs.values()), {}))
+print(f"{'layer':12s}" + "".join(f" {l[:10]:>10s}" for l in runs))
+for n in names:
+    print(f"{n:12s}" + "".join(f" {runs[l].get(n, float('nan')):10.4f}" for l in runs))
+PY
+  exit 0
+fi
 bench fp32 "$bin/upconv" UPCONV_X=1 --
 if [ -x .devrun/base/upconv ]; then bench base_fp32 .devrun/base/upconv UPCONV_X=1 --; fi
 [ "$quick" = 1 ] || bench fp16 "$bin/upconv" UPCONV_X=1 -- --precision fp16

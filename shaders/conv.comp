@@ -29,13 +29,25 @@ void main_staged(uint n, uint g, uint tile0, uint slice) {
   uint ci_begin, ci_end;
   staged_slice(slice, ci_begin, ci_end);
   [[unroll]] for (uint i = 0; i < CO_TILE * POS_TILE; ++i) acc[i] = 0.0;
-  for (uint th = 0; th < KH; ++th) {
-    int ih_first = int(oh_first * SH) - p.pad_top + int(th * DH);
-    uint w_first = ((g * p.co_tiles + tile0) * KH + th) * KW * tap_stride;
-    for (uint ci0 = ci_begin; ci0 < ci_end; ci0 += CI_CHUNK)
-      staged_step(x_chan0, ci0, min(CI_CHUNK, ci_end - ci0), ih_first, int(SH), int(ow_first * SW) - p.pad_left,
-                  w_first, KH * KW * tap_stride, tap_stride, tile0, KW, int(lx * SW), LANES_X * SW, int(DW));
-  }
+  StagedWalk walk;
+  walk.x_chan0 = x_chan0;
+  walk.ih_first0 = int(oh_first * SH) - p.pad_top;
+  walk.ih_row_step = int(DH);
+  walk.row_step = int(SH);
+  walk.iw_first = int(ow_first * SW) - p.pad_left;
+  walk.w_first0 = (g * p.co_tiles + tile0) * KH * KW * tap_stride;
+  walk.w_row_step = KW * tap_stride;
+  walk.w_tile_step = KH * KW * tap_stride;
+  walk.w_tap_step = tap_stride;
+  walk.tile0 = tile0;
+  walk.ntaps = KW;
+  walk.col0 = int(lx * SW);
+  walk.pos_step = LANES_X * SW;
+  walk.tap_step = int(DW);
+  walk.ci_begin = ci_begin;
+  walk.ci_end = ci_end;
+  walk.rows = KH;
+  staged_walk(walk);
   if (in_range) staged_store(slice, n, g, co_tile * CO_TILE, oh, ow_first + lx, LANES_X);
 }
 

@@ -23,7 +23,7 @@
 // Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
 // (aspp_d12: taps 12 rows apart) does not stage the rows between its taps.
 // The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit
-// the device's shared memory and sets ids 21..28 to 1 where STAGED is off, so that the arrays
+// the device's shared memory and sets ids 21..31 to 1 (29 to false) where STAGED is off, so that the arrays
 // then take one word each.
 #ifndef UPCONV_CONV_STAGED_GLSL
 #define UPCONV_CONV_STAGED_GLSL
@@ -41,6 +41,17 @@ layout(constant_id = 26) const uint CO_LANES = 1;  // channel tiles of a workgro
 layout(constant_id = 27) const uint SPLIT = 1;
 // Elements a lane loads per round while staging (see stage_input).
 layout(constant_id = 28) const uint STAGE_BATCH = 1;
+// PREFETCH (see staged_walk): the next step's tiles are loaded into registers while the
+// workgroup multiplies the current ones, so that a compute unit with one or two workgroups does
+// not wait for device memory at every step. X_REGS and W_REGS: elements of the input and weight
+// tile per lane (the tiles' full sizes over the workgroup's lanes, rounded up).
+layout(constant_id = 29) const bool PREFETCH = false;
+layout(constant_id = 30) const uint X_REGS = 1;
+layout(constant_id = 31) const uint W_REGS = 1;
+// UNROLL_CI: the channel loop of a full chunk (CI_CHUNK channels, a constant) is unrolled, so
+// that the driver can issue the shared-memory loads of later channels before the multiply-adds
+// of earlier ones.
+layout(constant_id = 32) const bool UNROLL_CI = false;
 
 // Partial sums of SPLIT > 1 launches, fp32 whatever the storage: [slice][n][c_out][oh][ow]
 // (binding 4, which no conv reads otherwise).
@@ -145,25 +156,32 @@ void stage_weights(uint w_first, uint w_tile_step, uint w_tap_step, uint tile0, 
   }
 }
 
+// acc[c][k] += w_tile[m][ci][c] * x_tile[ci][row][col + k * pos_step] for every c, k.
+void accumulate_channel(uint m, uint ci, uint row, uint col, uint pos_step) {
+  uint x_at = (ci * ROWS + row) * COLS + col;
+  float xv[POS_TILE];
+  [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = x_tile[x_at + k * pos_step];
+  uint w_at = ((m * CI_CHUNK + ci) * CO_LANES + staged_co_lane()) * CO_VEC4;
+  [[unroll]] for (uint c4 = 0; c4 < CO_VEC4; ++c4) {
+    vec4 w = w_tile[w_at + c4];  // the same address in every lane: a broadcast
+    [[unroll]] for (uint e = 0; e < 4u; ++e) {
+      uint c = c4 * 4u + e;
+      if (c < CO_TILE) {
+        [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += w[e] * xv[k];
+      }
+    }
+  }
+}
+
 // acc[c][k] += sum over taps m < ntaps and staged channels ci < nci of
 //   w_tile[m][ci][c] * x_tile[ci][row][col0 + k * pos_step + m * tap_step].
 void accumulate_staged(uint ntaps, uint nci, uint row, int col0, uint pos_step, int tap_step) {
   for (uint m = 0; m < ntaps; ++m) {
     uint col = uint(col0 + int(m) * tap_step);
-    for (uint ci = 0; ci < nci; ++ci) {
-      uint x_at = (ci * ROWS + row) * COLS + col;
-      float xv[POS_TILE];
-      [[unroll]] for (uint k = 0; k < POS_TILE; ++k) xv[k] = x_tile[x_at + k * pos_step];
-      uint w_at = ((m * CI_CHUNK + ci) * CO_LANES + staged_co_lane()) * CO_VEC4;
-      [[unroll]] for (uint c4 = 0; c4 < CO_VEC4; ++c4) {
-        vec4 w = w_tile[w_at + c4];  // the same address in every lane: a broadcast
-        [[unroll]] for (uint e = 0; e < 4u; ++e) {
-          uint c = c4 * 4u + e;
-          if (c < CO_TILE) {
-            [[unroll]] for (uint k = 0; k < POS_TILE; ++k) acc[c * POS_TILE + k] += w[e] * xv[k];
-          }
-        }
-      }
+    if (UNROLL_CI && nci == CI_CHUNK) {
+      [[unroll]] for (uint ci = 0; ci < CI_CHUNK; ++ci) accumulate_channel(m, ci, row, col, pos_step);
+    } else {
+      for (uint ci = 0; ci < nci; ++ci) accumulate_channel(m, ci, row, col, pos_step);
     }
   }
 }
@@ -179,6 +197,100 @@ void staged_step(uint x_chan0, uint ci0, uint nci, int ih_first, int row_step, i
   stage_weights(w_first, w_tile_step, w_tap_step, tile0, ntaps, ci0, nci);
   barrier();
   accumulate_staged(ntaps, nci, staged_row(), col0, pos_step, tap_step);
+}
+
+// The steps of one staged workgroup: kernel rows r < rows (for conv_transpose, the rows of the
+// H phase), each reading input rows from ih_first0 + r * ih_row_step and the weights from
+// w_first0 + r * w_row_step, by chunks of CI_CHUNK input channels of [ci_begin, ci_end).
+struct StagedWalk {
+  uint x_chan0;
+  int ih_first0, ih_row_step, row_step, iw_first;
+  uint w_first0, w_row_step, w_tile_step, w_tap_step;
+  uint tile0, ntaps;
+  int col0;
+  uint pos_step;
+  int tap_step;
+  uint ci_begin, ci_end, rows;
+};
+
+float x_regs[X_REGS];
+float w_regs[W_REGS];
+
+// Loads step k's tiles (kernel row r, channels ci0 .. ci0 + nci - 1) into x_regs and w_regs:
+// element b of a lane is tile element lane + b * lanes in the layouts of x_tile and w_tile, with
+// a full chunk's size, so that every division is by a constant; channels past nci, taps past
+// ntaps, tiles past p.co_tiles and columns in the padding are zeros.
+void prefetch_tiles(StagedWalk s, uint r, uint ci0, uint nci) {
+  const uint lanes = gl_WorkGroupSize.x;
+  int ih_first = s.ih_first0 + int(r) * s.ih_row_step;
+  [[unroll]] for (uint b = 0; b < X_REGS; ++b) {
+    uint i = gl_LocalInvocationID.x + b * lanes;
+    uint c = i / (ROWS * COLS);  // >= CI_CHUNK >= nci past the tile
+    int ih = ih_first + int((i / COLS) % ROWS) * s.row_step;
+    int iw = s.iw_first + int(i % COLS);
+    x_regs[b] = 0.0;
+    if (c < nci && ih >= 0 && ih < int(p.in_h) && iw >= 0 && iw < int(p.in_w))
+      x_regs[b] = load_x(((s.x_chan0 + ci0 + c) * p.in_h + uint(ih)) * p.in_w + uint(iw));
+  }
+  uint w_first = s.w_first0 + r * s.w_row_step;
+  const uint per_tap = CI_CHUNK * CO_TILE;
+  [[unroll]] for (uint b = 0; b < W_REGS; ++b) {
+    uint i = gl_LocalInvocationID.x + b * lanes;
+    uint j = i % per_tap;  // channel * CO_TILE + output channel
+    uint lc = (i / per_tap) % CO_LANES;
+    uint m = i / (per_tap * CO_LANES);  // >= TAPS >= ntaps past the tile
+    w_regs[b] = 0.0;
+    if (m < s.ntaps && j / CO_TILE < nci && s.tile0 + lc < p.co_tiles)
+      w_regs[b] = load_w(w_first + lc * s.w_tile_step + m * s.w_tap_step + ci0 * CO_TILE + j);
+  }
+}
+
+// Writes what prefetch_tiles loaded into x_tile and w_tile.
+void store_prefetched() {
+  const uint lanes = gl_WorkGroupSize.x;
+  [[unroll]] for (uint b = 0; b < X_REGS; ++b) {
+    uint i = gl_LocalInvocationID.x + b * lanes;
+    if (i < CI_CHUNK * ROWS * COLS) x_tile[i] = x_regs[b];
+  }
+  const uint per_tap = CI_CHUNK * CO_TILE;
+  [[unroll]] for (uint b = 0; b < W_REGS; ++b) {
+    uint i = gl_LocalInvocationID.x + b * lanes;
+    uint j = i % per_tap;
+    uint lc = (i / per_tap) % CO_LANES;
+    uint m = i / (per_tap * CO_LANES);
+    uint c = j / CO_TILE, co = j % CO_TILE;
+    if (m < TAPS) w_tile[((m * CI_CHUNK + c) * CO_LANES + lc) * CO_VEC4 + co / 4u][co % 4u] = w_regs[b];
+  }
+}
+
+// Every step of the walk (the same number in every lane: the bounds are uniform per workgroup).
+// Without PREFETCH each step stages, waits, accumulates (staged_step); with it, the loads of
+// step k + 1 are in flight while step k accumulates, at the cost of X_REGS + W_REGS registers.
+void staged_walk(StagedWalk s) {
+  uint chunks = (s.ci_end - s.ci_begin + CI_CHUNK - 1u) / CI_CHUNK;
+  uint steps = s.rows * chunks;
+  if (!PREFETCH) {
+    for (uint k = 0; k < steps; ++k) {
+      uint r = k / chunks, ci0 = s.ci_begin + (k % chunks) * CI_CHUNK;
+      staged_step(s.x_chan0, ci0, min(CI_CHUNK, s.ci_end - ci0), s.ih_first0 + int(r) * s.ih_row_step, s.row_step,
+                  s.iw_first, s.w_first0 + r * s.w_row_step, s.w_tile_step, s.w_tap_step, s.tile0, s.ntaps, s.col0,
+                  s.pos_step, s.tap_step);
+    }
+    return;
+  }
+  if (steps == 0u) return;
+  prefetch_tiles(s, 0u, s.ci_begin, min(CI_CHUNK, s.ci_end - s.ci_begin));
+  for (uint k = 0; k < steps; ++k) {
+    uint nci = min(CI_CHUNK, s.ci_end - (s.ci_begin + (k % chunks) * CI_CHUNK));
+    barrier();  // every lane is done with step k - 1's tiles
+    store_prefetched();
+    barrier();  // step k's tiles are complete
+    if (k + 1u < steps) {
+      uint r = (k + 1u) / chunks, ci0 = s.ci_begin + ((k + 1u) % chunks) * CI_CHUNK;
+      prefetch_tiles(s, r, ci0, min(CI_CHUNK, s.ci_end - ci0));
+    }
+    accumulate_staged(s.ntaps, nci, staged_row(), s.col0, s.pos_step, s.tap_step);
+  }
 }
 
 #endif

@@ -165,15 +165,26 @@ void main_staged(uint n, uint g, uint tile0, uint qh, uint qw, uint slice) {
   uint tap_stride = p.cin_pg * CO_TILE;
   uint ci_begin, ci_end;
   staged_slice(slice, ci_begin, ci_end);
-  int iw_first = base_w + int(jw_first) - int(max(taps_w, 1u) - 1u) * di_w;
-  int col0 = int(lx) + int(max(taps_w, 1u) - 1u) * di_w;
-  int ih_first = base_h + int(jh_first);
-  for (uint th = th0; taps_w > 0u && th < KH; th += step_h, ih_first -= di_h) {
-    uint w_first = (((g * p.co_tiles + tile0) * KH + th) * KW + tw0) * tap_stride;
-    for (uint ci0 = ci_begin; ci0 < ci_end; ci0 += CI_CHUNK)
-      staged_step(x_chan0, ci0, min(CI_CHUNK, ci_end - ci0), ih_first, 1, iw_first, w_first, KH * KW * tap_stride,
-                  step_w * tap_stride, tile0, taps_w, col0, LANES_X, -di_w);
-  }
+  StagedWalk walk;
+  walk.x_chan0 = x_chan0;
+  walk.ih_first0 = base_h + int(jh_first);
+  walk.ih_row_step = -di_h;
+  walk.row_step = 1;
+  walk.iw_first = base_w + int(jw_first) - int(max(taps_w, 1u) - 1u) * di_w;
+  walk.w_first0 = (((g * p.co_tiles + tile0) * KH + th0) * KW + tw0) * tap_stride;
+  walk.w_row_step = step_h * KW * tap_stride;
+  walk.w_tile_step = KH * KW * tap_stride;
+  walk.w_tap_step = step_w * tap_stride;
+  walk.tile0 = tile0;
+  walk.ntaps = taps_w;
+  walk.col0 = int(lx) + int(max(taps_w, 1u) - 1u) * di_w;
+  walk.pos_step = LANES_X;
+  walk.tap_step = -di_w;
+  walk.ci_begin = ci_begin;
+  walk.ci_end = ci_end;
+  // Kernel rows th0, th0 + step_h, ... < KH; none where the W phase has no taps.
+  walk.rows = taps_w > 0u && th0 < KH ? (KH - 1u - th0) / step_h + 1u : 0u;
+  staged_walk(walk);
   // A phase without taps still writes its (zero) partial sums: the reduction reads every slice.
   if (in_range) staged_store(slice, n, g, co_tile * CO_TILE, oh, qw + SW * (jw_first + lx), SW * LANES_X);
 }

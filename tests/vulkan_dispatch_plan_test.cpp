@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -48,6 +49,10 @@ void expect_within_caps(const std::vector<Dispatch>& dispatches, const DeviceCap
 }
 
 // Layers of bench/shapes.json that the plan tests reason about.
+uint64_t co_tiles_of(const ConvDesc& d, uint32_t co_tile) {
+  return uint64_t(d.c_out / d.groups + co_tile - 1) / co_tile;
+}
+
 ConvDesc aspp_d12() {
   return {.c_in = 256, .c_out = 256, .kh = 3, .kw = 3, .dil_h = 12, .dil_w = 12, .pad_top = 12, .pad_left = 12,
           .pad_bottom = 12, .pad_right = 12};
@@ -223,8 +228,12 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
                                      {wavenet, {1, 64, 1, 16000}}};
   for (uint64_t target_lanes : {0ull, 65536ull, 1ull << 40})
   for (uint32_t shared_memory : {16384u, 49152u, 4096u})
-  for (auto [workgroup, batch] : {std::pair{64u, 8u}, std::pair{256u, 1u}, std::pair{32u, 32u}, std::pair{1024u, 3u}}) {
+  for (auto [workgroup, batch] : {std::pair{64u, 8u}, std::pair{256u, 1u}, std::pair{32u, 32u}, std::pair{1024u, 3u}})
+  for (auto [co_first, loop] : {std::pair{1u, StagedLoop::rounds}, std::pair{4u, StagedLoop::prefetch},
+                                std::pair{64u, StagedLoop::unrolled}}) {
     DeviceCaps caps;
+    caps.staged_co_first = co_first;
+    caps.staged_loop = loop;
     caps.max_workgroup_size[0] = caps.max_workgroup_invocations = 256;
     caps.staged_workgroup = workgroup;
     caps.stage_batch = batch;
@@ -238,7 +247,9 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
       SCOPED_TRACE(std::string(d.transposed ? "conv_transpose" : "conv") + " k " + std::to_string(d.kw) +
                    " s " + std::to_string(d.stride_w) + " d " + std::to_string(d.dil_w) + ", shared memory " +
                    std::to_string(shared_memory) + ", target lanes " + std::to_string(target_lanes) +
-                   ", workgroup " + std::to_string(workgroup) + ", batch " + std::to_string(batch));
+                   ", workgroup " + std::to_string(workgroup) + ", batch " + std::to_string(batch) +
+                   ", channel tiles first " + std::to_string(co_first) + ", loop " +
+                   std::to_string(static_cast<int>(loop)));
       const Dims4 out = d.output_dims(l.in);
       auto plan = plan_dispatches(d, l.in, out, caps);
       ASSERT_TRUE(plan.ok()) << plan.status().to_string();
@@ -263,6 +274,21 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
       const uint64_t per_lane = (std::max(uint64_t(chunk) * rows * cols, uint64_t(taps) * chunk * co_lanes * co_tile) +
                                  lanes - 1) / lanes;
       EXPECT_EQ(stage_batch, std::min<uint64_t>(batch, per_lane));
+      // Prefetched tiles (PREFETCH, X_REGS, W_REGS): every element of both tiles has a register
+      // of some lane, no lane holds a register past them, and at most 64 registers per lane; the
+      // loop stages in rounds where the tiles need more. Unrolled channel loops (UNROLL_CI) with
+      // both loops but rounds.
+      const uint64_t x_elems = uint64_t(chunk) * rows * cols, w_elems = uint64_t(taps) * chunk * co_lanes * co_tile;
+      const uint64_t x_regs = (x_elems + lanes - 1) / lanes, w_regs = (w_elems + lanes - 1) / lanes;
+      const bool prefetch = loop == StagedLoop::prefetch && x_regs + w_regs <= 64;
+      EXPECT_EQ(spec_of(front, 29), prefetch ? 1u : 0u);
+      EXPECT_EQ(spec_of(front, 30), prefetch ? x_regs : 1u);
+      EXPECT_EQ(spec_of(front, 31), prefetch ? w_regs : 1u);
+      EXPECT_EQ(spec_of(front, 32), loop == StagedLoop::rounds ? 0u : 1u);
+      // Channel tiles first: as many as asked and the layer has, unless the shared-memory budget
+      // took them back (it shrinks the channel chunk to 1 before the channel tiles).
+      const uint32_t co_all = std::bit_ceil(uint32_t(co_tiles_of(d, co_tile)));
+      if (chunk > 1) EXPECT_GE(co_lanes, std::min({co_first, co_all, std::min(workgroup, 256u)}));
       // Workgroup z covers every channel tile of every (n, group[, phase]).
       const uint64_t co_tiles = (d.c_out / d.groups + co_tile - 1) / co_tile;
       uint64_t z = 0;
@@ -303,6 +329,9 @@ TEST(VulkanDispatchPlan, ConvStagingFitsSharedMemoryAndCoversTheOutput) {
   EXPECT_EQ(spec_of(fallback->front(), 20), 0u);
   EXPECT_EQ(spec_of(fallback->front(), 24), 1u);  // COLS: the unused tile takes one word
   EXPECT_EQ(spec_of(fallback->front(), 28), 1u);  // STAGE_BATCH: one unused word per round
+  EXPECT_EQ(spec_of(fallback->front(), 29), 0u);  // PREFETCH
+  EXPECT_EQ(spec_of(fallback->front(), 30), 1u);  // X_REGS, W_REGS: one unused word each
+  EXPECT_EQ(spec_of(fallback->front(), 31), 1u);
   caps.shared_staging = false;
   auto registers = plan_dispatches(aspp, Dims4{1, 256, 64, 64}, Dims4{1, 256, 64, 64}, caps);
   ASSERT_TRUE(registers.ok());

@@ -290,7 +290,9 @@ TEST(VulkanDeviceChoice, UpconvDeviceByNameIndexAndBadValues) {
                            std::pair{"UPCONV_VULKAN_STAGE_BATCH", "0"}, std::pair{"UPCONV_VULKAN_STAGE_BATCH", "33"},
                            std::pair{"UPCONV_VULKAN_STAGED_WG", "96"}, std::pair{"UPCONV_VULKAN_STAGED_WG", "2048"},
                            std::pair{"UPCONV_VULKAN_STAGED_WG", "16"}, std::pair{"UPCONV_VULKAN_TIMING_REPEATS", "0"},
-                           std::pair{"UPCONV_VULKAN_TIMING_REPEATS", "1001"}}) {
+                           std::pair{"UPCONV_VULKAN_TIMING_REPEATS", "1001"}, std::pair{"UPCONV_VULKAN_STAGED_CO", "0"},
+                           std::pair{"UPCONV_VULKAN_STAGED_CO", "3"}, std::pair{"UPCONV_VULKAN_STAGED_CO", "128"},
+                           std::pair{"UPCONV_VULKAN_STAGED_LOOP", "fast"}}) {
     ScopedEnv env(name, bad);
     auto ctx = Context::create(o);
     ASSERT_FALSE(ctx.ok()) << name;

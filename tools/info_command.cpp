@@ -83,7 +83,8 @@ int info_command(std::span<const std::string> args) {
   for (const char* name : {"UPCONV_BACKEND", "UPCONV_DEVICE", "UPCONV_NUM_THREADS", "UPCONV_CPU_ISA",
                            "UPCONV_VALIDATION", "UPCONV_VULKAN_LOADER", "UPCONV_VULKAN_READS", "UPCONV_VULKAN_STAGING",
                            "UPCONV_VULKAN_STAGED_LANES", "UPCONV_VULKAN_SPLIT",
-                           "UPCONV_VULKAN_STAGE_BATCH", "UPCONV_VULKAN_STAGED_WG", "UPCONV_VULKAN_PIPELINE_STATS",
+                           "UPCONV_VULKAN_STAGE_BATCH", "UPCONV_VULKAN_STAGED_WG", "UPCONV_VULKAN_STAGED_CO",
+                           "UPCONV_VULKAN_STAGED_LOOP", "UPCONV_VULKAN_PIPELINE_STATS",
                            "UPCONV_VULKAN_TIMING_REPEATS", "UPCONV_VULKAN_NO_SUBGROUPS"})
     print_env(name);
   return kExitOk;

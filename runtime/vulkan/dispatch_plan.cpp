@@ -201,13 +201,15 @@ struct StagedTiles {
   uint32_t ci_chunk = 1, lanes_x = 1, rows = 1, cols = 1, taps = 1, co_lanes = 1;
   uint32_t co_tile = 1;
   uint32_t stage_batch = 1;  // elements a lane loads per staging round (STAGE_BATCH)
+  bool prefetch = false;     // PREFETCH: the next step's tiles in x_regs / w_regs
+  bool unroll_ci = false;    // UNROLL_CI
   uint64_t groups_x = 1, groups_y = 1;
   uint32_t lanes() const { return lanes_x * rows * co_lanes; }
+  // Elements of the input and the weight tile per lane of the workgroup (X_REGS, W_REGS).
+  uint64_t x_per_lane() const { return (uint64_t(ci_chunk) * rows * cols + lanes() - 1) / lanes(); }
+  uint64_t w_per_lane() const { return (uint64_t(taps) * ci_chunk * co_lanes * co_tile + lanes() - 1) / lanes(); }
   // Most elements of one staged tile (input or weights) per lane of the workgroup.
-  uint64_t tile_elements_per_lane() const {
-    const uint64_t x = uint64_t(ci_chunk) * rows * cols, w = uint64_t(taps) * ci_chunk * co_lanes * co_tile;
-    return (std::max(x, w) + lanes() - 1) / lanes();
-  }
+  uint64_t tile_elements_per_lane() const { return std::max(x_per_lane(), w_per_lane()); }
   // x_tile + w_tile of the shader, in fp32 (w_tile in vec4s of output channels).
   uint64_t shared_bytes() const {
     return 4ull * ci_chunk * (uint64_t(rows) * cols + uint64_t(taps) * co_lanes * ((co_tile + 3) / 4 * 4));
@@ -220,6 +222,10 @@ constexpr uint64_t kStagedSharedBudget = 16384;
 // Most input channels per staged tile: more means fewer barriers, but past 16 the tile stops
 // fitting the budget for the 32-channel tiles of the bench layers.
 constexpr uint32_t kStagedMaxChunk = 16;
+// Most registers per lane the prefetched tiles may take (StagedLoop::prefetch; X_REGS + W_REGS):
+// beside 64 accumulators that keeps a lane under the 255 registers of most GPUs. Tiles that need
+// more are staged in rounds.
+constexpr uint64_t kPrefetchMaxRegs = 64;
 
 // Positions per lane of a staged launch with `outputs` outputs (every channel tile, phase and
 // batch item, times the input-channel slices where those are chosen first): halved from the
@@ -258,9 +264,10 @@ uint32_t staged_split(const ConvDesc& d, uint64_t lanes, uint64_t out_count, con
 // phase for conv_transpose) and co_tiles channel tiles, or nothing where even one channel of the
 // smallest block does not fit the device's shared memory (a very wide dilated kernel) or the
 // grid exceeds the device's workgroup counts: such layers take the register-tiled path.
-// Workgroups of up to caps.staged_workgroup lanes: the spatial block first (lanes_x along W,
-// then rows), channel tiles fill what a small block leaves. To fit the budget the channel chunk
-// shrinks first, then the channel tiles, the rows and the lanes along W.
+// Workgroups of up to caps.staged_workgroup lanes: caps.staged_co_first channel tiles, then the
+// spatial block (lanes_x along W, then rows), then more channel tiles where a small block leaves
+// lanes. To fit the budget the channel chunk shrinks first, then the channel tiles, the rows and
+// the lanes along W.
 std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, uint32_t co_tiles, uint32_t rows,
                                          uint32_t positions, const DeviceCaps& caps) {
   const uint64_t budget = std::min<uint64_t>(caps.max_shared_memory, kStagedSharedBudget);
@@ -268,9 +275,11 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
       std::min<uint32_t>({caps.staged_workgroup, caps.max_workgroup_size[0], caps.max_workgroup_invocations}), 1));
   StagedTiles s;
   s.co_tile = t.co_tile;
-  s.lanes_x = std::min<uint32_t>(max_lanes, std::bit_ceil(std::max(ceil_div(positions, t.pos_tile), 1u)));
-  s.rows = std::min<uint32_t>(max_lanes / s.lanes_x, std::bit_ceil(std::max(rows, 1u)));
-  s.co_lanes = std::min<uint32_t>(max_lanes / (s.lanes_x * s.rows), std::bit_ceil(std::max(co_tiles, 1u)));
+  const uint32_t co_all = std::bit_ceil(std::max(co_tiles, 1u));
+  const uint32_t co_first = std::min<uint32_t>({std::bit_floor(std::max(caps.staged_co_first, 1u)), co_all, max_lanes});
+  s.lanes_x = std::min<uint32_t>(max_lanes / co_first, std::bit_ceil(std::max(ceil_div(positions, t.pos_tile), 1u)));
+  s.rows = std::min<uint32_t>(max_lanes / (co_first * s.lanes_x), std::bit_ceil(std::max(rows, 1u)));
+  s.co_lanes = std::min<uint32_t>(max_lanes / (s.lanes_x * s.rows), co_all);
   // Taps of one kernel row (for conv_transpose: of one W phase, which steps by SW / gcd) and
   // the input columns they and the block's positions read.
   const auto kw = static_cast<uint64_t>(d.kw), sw = static_cast<uint64_t>(d.stride_w),
@@ -306,6 +315,8 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
   // round is an unrolled load, and the round's values are live until stored).
   s.stage_batch = static_cast<uint32_t>(
       std::clamp<uint64_t>(std::min<uint64_t>(caps.stage_batch, s.tile_elements_per_lane()), 1, 32));
+  s.unroll_ci = caps.staged_loop != StagedLoop::rounds;
+  s.prefetch = caps.staged_loop == StagedLoop::prefetch && s.x_per_lane() + s.w_per_lane() <= kPrefetchMaxRegs;
   return s;
 }
 
@@ -358,7 +369,8 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
             caps.input_texels && !staged && (d.transposed || d.stride_w == 1) ? 1u : 0u,
             vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, staged ? 1u : ci_unroll(d),
             staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes, split,
-            st.stage_batch});
+            st.stage_batch, st.prefetch ? 1u : 0u, st.prefetch ? uint32_t(st.x_per_lane()) : 1u,
+            st.prefetch ? uint32_t(st.w_per_lane()) : 1u, st.unroll_ci ? 1u : 0u});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W. Staged
   // workgroups take co_lanes channel tiles each.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/op_desc.hpp"
+#include "runtime/vulkan/staged_loop.hpp"
 #include "upconv/shaders.hpp"
 #include "upconv/status.hpp"
 
@@ -91,6 +92,13 @@ struct DeviceCaps {
   uint32_t stage_batch = 8;
   // Most lanes of a staged workgroup (a power of two; the device's limits still apply).
   uint32_t staged_workgroup = 128;
+  // Channel tiles a staged workgroup takes before its spatial block (a power of two): more
+  // output channels per staged input tile, fewer positions per workgroup.
+  uint32_t staged_co_first = 2;
+  // How a staged workgroup walks its steps (shaders/conv_staged.glsl): stage in rounds, then
+  // accumulate; the same with a full chunk's channel loop unrolled; or unrolled with the next
+  // step's tiles loaded into registers during the current step's multiply-adds.
+  StagedLoop staged_loop = StagedLoop::prefetch;
   // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
   // runtime checked while uploading them; with windows that tile the plane one gather pass
   // replaces the zero-fill / scatter / resolve passes.

@@ -148,6 +148,27 @@ Result<uint64_t> stage_batch_from_env() { return env_count("UPCONV_VULKAN_STAGE_
 /// lose; 256 was slower than 128 on every conv layer.
 Result<uint64_t> staged_workgroup_from_env() { return env_count("UPCONV_VULKAN_STAGED_WG", 128, 32, 1024, true); }
 
+/// Channel tiles a staged conv workgroup takes before its spatial block
+/// (VulkanDevice::staged_co_first): 2, or UPCONV_VULKAN_STAGED_CO=<1..64, a power of two>. On an
+/// H100 (steady state, with the prefetch loop, two passes each) 2 against 1: dcgan_g4 0.025 ->
+/// 0.022 ms, unet_up 0.021 -> 0.019, fsrcnn_x3 0.043-0.054 -> 0.039, aspp_d12 0.252 -> 0.223-0.228,
+/// wavenet_d64 0.032 -> 0.030; 4 was level or slower (aspp_d12 0.267).
+Result<uint64_t> staged_co_first_from_env() { return env_count("UPCONV_VULKAN_STAGED_CO", 2, 1, 64, true); }
+
+/// How staged conv workgroups walk their steps (VulkanDevice::staged_loop):
+/// UPCONV_VULKAN_STAGED_LOOP=prefetch (the default), unrolled or rounds. On an H100 (steady state,
+/// two passes) prefetch against rounds, at one channel tile first: dcgan_g2 0.028 -> 0.022 ms,
+/// unet_up 0.030 -> 0.021, fsrcnn_x3 0.055 -> 0.043-0.054, aspp_d12 0.374 -> 0.252, wavenet_d64
+/// 0.040 -> 0.032.
+Result<StagedLoop> staged_loop_from_env() {
+  const char* env = std::getenv("UPCONV_VULKAN_STAGED_LOOP");
+  const std::string v = env ? env : "";
+  if (v.empty() || v == "prefetch") return StagedLoop::prefetch;
+  if (v == "unrolled") return StagedLoop::unrolled;
+  if (v == "rounds") return StagedLoop::rounds;
+  return invalid_argument("UPCONV_VULKAN_STAGED_LOOP is '" + v + "'; expected 'rounds', 'unrolled' or 'prefetch'");
+}
+
 /// Times Plan::run records its dispatches back to back between its timestamps
 /// (VulkanDevice::timing_repeats): UPCONV_VULKAN_TIMING_REPEATS=<1..1000>, 1 by default. For
 /// benchmarks: a run's host transfers leave a GPU idle between runs, and a GPU that idles lowers
@@ -461,6 +482,12 @@ Status VulkanDevice::finish_setup(const ContextOptions& options) {
   auto staged_wg = staged_workgroup_from_env();
   if (!staged_wg.ok()) return staged_wg.status();
   staged_workgroup_ = static_cast<uint32_t>(*staged_wg);
+  auto co_first = staged_co_first_from_env();
+  if (!co_first.ok()) return co_first.status();
+  staged_co_first_ = static_cast<uint32_t>(*co_first);
+  auto loop = staged_loop_from_env();
+  if (!loop.ok()) return loop.status();
+  staged_loop_ = *loop;
   auto repeats = timing_repeats_from_env();
   if (!repeats.ok()) return repeats.status();
   timing_repeats_ = static_cast<uint32_t>(*repeats);

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "runtime/vulkan/staged_loop.hpp"
 #include "runtime/vulkan/vk_functions.hpp"
 #include "runtime/vulkan/vk_handles.hpp"
 #include "runtime/vulkan/vk_pipeline_stats.hpp"
@@ -111,6 +112,12 @@ class VulkanDevice {
   /// Most lanes of a staged conv workgroup (DeviceCaps::staged_workgroup): 128;
   /// UPCONV_VULKAN_STAGED_WG overrides.
   uint32_t staged_workgroup() const noexcept { return staged_workgroup_; }
+  /// Channel tiles a staged conv workgroup takes before its spatial block
+  /// (DeviceCaps::staged_co_first): 2; UPCONV_VULKAN_STAGED_CO overrides.
+  uint32_t staged_co_first() const noexcept { return staged_co_first_; }
+  /// How staged conv workgroups walk their steps (DeviceCaps::staged_loop): prefetch;
+  /// UPCONV_VULKAN_STAGED_LOOP overrides.
+  StagedLoop staged_loop() const noexcept { return staged_loop_; }
   /// Times Plan::run records the op's dispatches back to back (each run computes the same
   /// output again); Plan::last_device_time_ms() is then their time divided by that count. 1;
   /// UPCONV_VULKAN_TIMING_REPEATS overrides, for benchmarks at a GPU's steady-state clocks.
@@ -168,6 +175,8 @@ class VulkanDevice {
   bool split_first_ = false;
   uint32_t stage_batch_ = 8;
   uint32_t staged_workgroup_ = 128;
+  uint32_t staged_co_first_ = 2;
+  StagedLoop staged_loop_ = StagedLoop::prefetch;
   uint32_t timing_repeats_ = 1;
   PipelineStatsReporter pipeline_stats_;  // off unless UPCONV_VULKAN_PIPELINE_STATS (vk_pipeline_stats.hpp)
   uint32_t timestamp_valid_bits_ = 0;

@@ -143,6 +143,8 @@ Status VulkanKernel::init(Precision precision, const OpDesc& desc, const float* 
   caps_.split_first = dev.split_first();
   caps_.stage_batch = dev.stage_batch();
   caps_.staged_workgroup = dev.staged_workgroup();
+  caps_.staged_co_first = dev.staged_co_first();
+  caps_.staged_loop = dev.staged_loop();
   caps_.fp16_storage = fp16();
   const auto type = dev.properties().core.deviceType;
   unified_memory_ = (type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU || type == VK_PHYSICAL_DEVICE_TYPE_CPU) &&

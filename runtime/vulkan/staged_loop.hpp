@@ -1,0 +1,15 @@
+// How a staged conv workgroup walks its steps (shaders/conv_staged.glsl), a device setting
+// (UPCONV_VULKAN_STAGED_LOOP) the planner reads through DeviceCaps. Its own header so that the
+// device code does not pull in the planner's.
+#pragma once
+
+#include <cstdint>
+
+namespace upconv::detail::vk {
+
+/// rounds: stage in rounds of STAGE_BATCH loads per lane, then accumulate; unrolled: the same
+/// with a full chunk's channel loop unrolled; prefetch: unrolled, with the next step's tiles
+/// loaded into registers during the current step's multiply-adds.
+enum class StagedLoop : uint32_t { rounds, unrolled, prefetch };
+
+}  // namespace upconv::detail::vk
