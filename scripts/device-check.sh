@@ -72,11 +72,11 @@ quick="${DEVICE_CHECK_QUICK:-0}"
   run_test ops_split 200 UPCONV_VULKAN_SPLIT=auto UPCONV_VULKAN_STAGED_LANES=1000000000000 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_split_first 200 UPCONV_VULKAN_SPLIT=first UPCONV_VULKAN_STAGED_LANES=1024 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test ops_wide_workgroups 200 UPCONV_VULKAN_STAGED_WG=256 UPCONV_VULKAN_STAGE_BATCH=3 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
-  # The staged loop's other variants (UPCONV_VULKAN_STAGED_LOOP; the default is prefetch), and
-  # prefetching with 4 channel tiles first and fewer lanes.
+  # Staging in rounds (UPCONV_VULKAN_STAGED_LOOP; the default prefetches), and prefetching with 4
+  # channel tiles first and fewer lanes.
   run_test ops_prefetch_co4 200 UPCONV_VULKAN_STAGED_CO=4 UPCONV_VULKAN_STAGED_LANES=16384 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   run_test golden_rounds 90 UPCONV_VULKAN_STAGED_LOOP=rounds UPCONV_VULKAN_STAGED_CO=1 -- "$bin/golden_test" --gtest_filter='GoldenVulkan.*'
-  run_test ops_unrolled 200 UPCONV_VULKAN_STAGED_LOOP=unrolled -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
+  run_test ops_rounds 200 UPCONV_VULKAN_STAGED_LOOP=rounds -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
   [ "$quick" = 1 ] || run_test ops_no_subgroups 200 UPCONV_VULKAN_NO_SUBGROUPS=1 UPCONV_TEST_EXPECT_NO_SUBGROUPS=1 -- "$bin/vulkan_ops_test" --gtest_filter="$conv"
 ) &
 (

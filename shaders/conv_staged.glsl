@@ -22,9 +22,12 @@
 // input tile staged serves more output channels.
 // Rows are staged per kernel row rather than once for all kernel rows so that a dilated kernel
 // (aspp_d12: taps 12 rows apart) does not stage the rows between its taps.
+// With PREFETCH (the default on GPUs) step 1 and 2's loads for the next step go out into
+// registers before step 3 of the current one, and land in shared memory at the next step's start
+// (staged_walk).
 // The planner (runtime/vulkan/dispatch_plan.cpp plan_conv) sizes CI_CHUNK so that both tiles fit
-// the device's shared memory and sets ids 21..31 to 1 (29 to false) where STAGED is off, so that the arrays
-// then take one word each.
+// the device's shared memory and sets ids 21..31 to 1 (29 to false) where STAGED is off, so that
+// the arrays then take one word each.
 #ifndef UPCONV_CONV_STAGED_GLSL
 #define UPCONV_CONV_STAGED_GLSL
 
@@ -43,15 +46,15 @@ layout(constant_id = 27) const uint SPLIT = 1;
 layout(constant_id = 28) const uint STAGE_BATCH = 1;
 // PREFETCH (see staged_walk): the next step's tiles are loaded into registers while the
 // workgroup multiplies the current ones, so that a compute unit with one or two workgroups does
-// not wait for device memory at every step. X_REGS and W_REGS: elements of the input and weight
-// tile per lane (the tiles' full sizes over the workgroup's lanes, rounded up).
+// not wait for device memory at every step; and the channel loop of a full chunk (CI_CHUNK
+// channels, a constant) is unrolled, so that the driver can issue the shared-memory loads of
+// later channels before the multiply-adds of earlier ones. (Unrolled without prefetching, the
+// loop was no faster on an H100 and took lavapipe 3x longer to compile.) X_REGS and W_REGS:
+// elements of the input and weight tile per lane (the tiles' full sizes over the workgroup's
+// lanes, rounded up).
 layout(constant_id = 29) const bool PREFETCH = false;
 layout(constant_id = 30) const uint X_REGS = 1;
 layout(constant_id = 31) const uint W_REGS = 1;
-// UNROLL_CI: the channel loop of a full chunk (CI_CHUNK channels, a constant) is unrolled, so
-// that the driver can issue the shared-memory loads of later channels before the multiply-adds
-// of earlier ones.
-layout(constant_id = 32) const bool UNROLL_CI = false;
 
 // Partial sums of SPLIT > 1 launches, fp32 whatever the storage: [slice][n][c_out][oh][ow]
 // (binding 4, which no conv reads otherwise).
@@ -178,7 +181,7 @@ void accumulate_channel(uint m, uint ci, uint row, uint col, uint pos_step) {
 void accumulate_staged(uint ntaps, uint nci, uint row, int col0, uint pos_step, int tap_step) {
   for (uint m = 0; m < ntaps; ++m) {
     uint col = uint(col0 + int(m) * tap_step);
-    if (UNROLL_CI && nci == CI_CHUNK) {
+    if (PREFETCH && nci == CI_CHUNK) {
       [[unroll]] for (uint ci = 0; ci < CI_CHUNK; ++ci) accumulate_channel(m, ci, row, col, pos_step);
     } else {
       for (uint ci = 0; ci < nci; ++ci) accumulate_channel(m, ci, row, col, pos_step);

@@ -166,15 +166,13 @@ TEST(VulkanOps, StagingFollowsTheDeviceAndTheEnvironment) {
   EXPECT_EQ(dev->stage_batch(), batch ? std::strtoul(batch, nullptr, 10) : 8u);
   const char* wg = std::getenv("UPCONV_VULKAN_STAGED_WG");
   EXPECT_EQ(dev->staged_workgroup(), wg ? std::strtoul(wg, nullptr, 10) : 128u);
-  // Channel tiles first and the staged loop (VulkanOpsSharedStagingSmallTiles: rounds,
-  // VulkanOpsSharedStagingWideWorkgroups: unrolled, 4 tiles first).
+  // Channel tiles first and the staged loop (VulkanOpsSharedStagingWideWorkgroups: 4 tiles
+  // first, rounds).
   const char* co_first = std::getenv("UPCONV_VULKAN_STAGED_CO");
   EXPECT_EQ(dev->staged_co_first(), co_first ? std::strtoul(co_first, nullptr, 10) : 2u);
   const char* loop_env = std::getenv("UPCONV_VULKAN_STAGED_LOOP");
   const std::string loop = loop_env ? loop_env : "prefetch";
-  EXPECT_EQ(dev->staged_loop(), loop == "rounds"     ? detail::vk::StagedLoop::rounds
-                                : loop == "unrolled" ? detail::vk::StagedLoop::unrolled
-                                                     : detail::vk::StagedLoop::prefetch);
+  EXPECT_EQ(dev->staged_loop(), loop == "rounds" ? detail::vk::StagedLoop::rounds : detail::vk::StagedLoop::prefetch);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -202,7 +202,6 @@ struct StagedTiles {
   uint32_t co_tile = 1;
   uint32_t stage_batch = 1;  // elements a lane loads per staging round (STAGE_BATCH)
   bool prefetch = false;     // PREFETCH: the next step's tiles in x_regs / w_regs
-  bool unroll_ci = false;    // UNROLL_CI
   uint64_t groups_x = 1, groups_y = 1;
   uint32_t lanes() const { return lanes_x * rows * co_lanes; }
   // Elements of the input and the weight tile per lane of the workgroup (X_REGS, W_REGS).
@@ -315,7 +314,6 @@ std::optional<StagedTiles> choose_staged(const ConvDesc& d, const ConvTiles& t, 
   // round is an unrolled load, and the round's values are live until stored).
   s.stage_batch = static_cast<uint32_t>(
       std::clamp<uint64_t>(std::min<uint64_t>(caps.stage_batch, s.tile_elements_per_lane()), 1, 32));
-  s.unroll_ci = caps.staged_loop != StagedLoop::rounds;
   s.prefetch = caps.staged_loop == StagedLoop::prefetch && s.x_per_lane() + s.w_per_lane() <= kPrefetchMaxRegs;
   return s;
 }
@@ -370,7 +368,7 @@ Result<std::vector<Dispatch>> plan_conv(const ConvDesc& d, const Dims4& in, cons
             vec4_stores ? 1u : 0u, phases_inside ? 1u : 0u, staged ? 1u : ci_unroll(d),
             staged ? 1u : 0u, st.ci_chunk, st.lanes_x, st.rows, st.cols, st.taps, st.co_lanes, split,
             st.stage_batch, st.prefetch ? 1u : 0u, st.prefetch ? uint32_t(st.x_per_lane()) : 1u,
-            st.prefetch ? uint32_t(st.w_per_lane()) : 1u, st.unroll_ci ? 1u : 0u});
+            st.prefetch ? uint32_t(st.w_per_lane()) : 1u});
   // Workgroup z: (n, group, channel tile[, phase h, phase w]), so weights and tap loops are
   // uniform per workgroup; the flat (x, y) grid covers output rows x tiles along W. Staged
   // workgroups take co_lanes channel tiles each.

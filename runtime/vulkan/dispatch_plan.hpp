@@ -96,8 +96,8 @@ struct DeviceCaps {
   // output channels per staged input tile, fewer positions per workgroup.
   uint32_t staged_co_first = 2;
   // How a staged workgroup walks its steps (shaders/conv_staged.glsl): stage in rounds, then
-  // accumulate; the same with a full chunk's channel loop unrolled; or unrolled with the next
-  // step's tiles loaded into registers during the current step's multiply-adds.
+  // accumulate; or with the next step's tiles loaded into registers during the current step's
+  // multiply-adds (where both tiles take at most 64 registers per lane, else in rounds).
   StagedLoop staged_loop = StagedLoop::prefetch;
   // max_unpool2d (Plan::run): every index lies in its own element's pooling window, as the
   // runtime checked while uploading them; with windows that tile the plane one gather pass

@@ -7,9 +7,9 @@
 
 namespace upconv::detail::vk {
 
-/// rounds: stage in rounds of STAGE_BATCH loads per lane, then accumulate; unrolled: the same
-/// with a full chunk's channel loop unrolled; prefetch: unrolled, with the next step's tiles
-/// loaded into registers during the current step's multiply-adds.
-enum class StagedLoop : uint32_t { rounds, unrolled, prefetch };
+/// rounds: stage in rounds of STAGE_BATCH loads per lane, then accumulate; prefetch: the next
+/// step's tiles are loaded into registers during the current step's multiply-adds, and a full
+/// chunk's channel loop is unrolled.
+enum class StagedLoop : uint32_t { rounds, prefetch };
 
 }  // namespace upconv::detail::vk

@@ -156,7 +156,7 @@ Result<uint64_t> staged_workgroup_from_env() { return env_count("UPCONV_VULKAN_S
 Result<uint64_t> staged_co_first_from_env() { return env_count("UPCONV_VULKAN_STAGED_CO", 2, 1, 64, true); }
 
 /// How staged conv workgroups walk their steps (VulkanDevice::staged_loop):
-/// UPCONV_VULKAN_STAGED_LOOP=prefetch (the default), unrolled or rounds. On an H100 (steady state,
+/// UPCONV_VULKAN_STAGED_LOOP=prefetch (the default) or rounds. On an H100 (steady state,
 /// two passes) prefetch against rounds, at one channel tile first: dcgan_g2 0.028 -> 0.022 ms,
 /// unet_up 0.030 -> 0.021, fsrcnn_x3 0.055 -> 0.043-0.054, aspp_d12 0.374 -> 0.252, wavenet_d64
 /// 0.040 -> 0.032.
@@ -164,9 +164,8 @@ Result<StagedLoop> staged_loop_from_env() {
   const char* env = std::getenv("UPCONV_VULKAN_STAGED_LOOP");
   const std::string v = env ? env : "";
   if (v.empty() || v == "prefetch") return StagedLoop::prefetch;
-  if (v == "unrolled") return StagedLoop::unrolled;
   if (v == "rounds") return StagedLoop::rounds;
-  return invalid_argument("UPCONV_VULKAN_STAGED_LOOP is '" + v + "'; expected 'rounds', 'unrolled' or 'prefetch'");
+  return invalid_argument("UPCONV_VULKAN_STAGED_LOOP is '" + v + "'; expected 'prefetch' or 'rounds'");
 }
 
 /// Times Plan::run records its dispatches back to back between its timestamps
