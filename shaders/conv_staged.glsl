@@ -49,7 +49,7 @@ layout(constant_id = 28) const uint STAGE_BATCH = 1;
 // not wait for device memory at every step; and the channel loop of a full chunk (CI_CHUNK
 // channels, a constant) is unrolled, so that the driver can issue the shared-memory loads of
 // later channels before the multiply-adds of earlier ones. (Unrolled without prefetching, the
-// loop was no faster on an H100 and took lavapipe 3x longer to compile.) X_REGS and W_REGS:
+// loop was no faster on an H100 and made staged test runs on lavapipe 3x slower.) X_REGS and W_REGS:
 // elements of the input and weight tile per lane (the tiles' full sizes over the workgroup's
 // lanes, rounded up).
 layout(constant_id = 29) const bool PREFETCH = false;

@@ -151,8 +151,8 @@ Result<uint64_t> staged_workgroup_from_env() { return env_count("UPCONV_VULKAN_S
 /// Channel tiles a staged conv workgroup takes before its spatial block
 /// (VulkanDevice::staged_co_first): 2, or UPCONV_VULKAN_STAGED_CO=<1..64, a power of two>. On an
 /// H100 (steady state, with the prefetch loop, two passes each) 2 against 1: dcgan_g4 0.025 ->
-/// 0.022 ms, unet_up 0.021 -> 0.019, fsrcnn_x3 0.043-0.054 -> 0.039, aspp_d12 0.252 -> 0.223-0.228,
-/// wavenet_d64 0.032 -> 0.030; 4 was level or slower (aspp_d12 0.267).
+/// 0.022 ms, unet_up 0.021 -> 0.019, aspp_d12 0.252 -> 0.223-0.228, wavenet_d64 0.032 -> 0.030
+/// (layers of one channel tile plan the same either way); 4 was level or slower (aspp_d12 0.267).
 Result<uint64_t> staged_co_first_from_env() { return env_count("UPCONV_VULKAN_STAGED_CO", 2, 1, 64, true); }
 
 /// How staged conv workgroups walk their steps (VulkanDevice::staged_loop):
