@@ -266,33 +266,43 @@ void store_prefetched() {
   }
 }
 
+// Step k of a walk of `chunks` channel chunks per kernel row: kernel row r, channels
+// ci0 .. ci0 + nci - 1.
+void walk_step(StagedWalk s, uint chunks, uint k, out uint r, out uint ci0, out uint nci) {
+  r = k / chunks;
+  ci0 = s.ci_begin + (k % chunks) * CI_CHUNK;
+  nci = min(CI_CHUNK, s.ci_end - ci0);
+}
+
 // Every step of the walk (the same number in every lane: the bounds are uniform per workgroup).
 // Without PREFETCH each step stages, waits, accumulates (staged_step); with it, the loads of
 // step k + 1 are in flight while step k accumulates, at the cost of X_REGS + W_REGS registers.
 void staged_walk(StagedWalk s) {
   uint chunks = (s.ci_end - s.ci_begin + CI_CHUNK - 1u) / CI_CHUNK;
   uint steps = s.rows * chunks;
+  uint r, ci0, nci;
   if (!PREFETCH) {
     for (uint k = 0; k < steps; ++k) {
-      uint r = k / chunks, ci0 = s.ci_begin + (k % chunks) * CI_CHUNK;
-      staged_step(s.x_chan0, ci0, min(CI_CHUNK, s.ci_end - ci0), s.ih_first0 + int(r) * s.ih_row_step, s.row_step,
-                  s.iw_first, s.w_first0 + r * s.w_row_step, s.w_tile_step, s.w_tap_step, s.tile0, s.ntaps, s.col0,
-                  s.pos_step, s.tap_step);
+      walk_step(s, chunks, k, r, ci0, nci);
+      staged_step(s.x_chan0, ci0, nci, s.ih_first0 + int(r) * s.ih_row_step, s.row_step, s.iw_first,
+                  s.w_first0 + r * s.w_row_step, s.w_tile_step, s.w_tap_step, s.tile0, s.ntaps, s.col0, s.pos_step,
+                  s.tap_step);
     }
     return;
   }
   if (steps == 0u) return;
-  prefetch_tiles(s, 0u, s.ci_begin, min(CI_CHUNK, s.ci_end - s.ci_begin));
+  walk_step(s, chunks, 0u, r, ci0, nci);
+  prefetch_tiles(s, r, ci0, nci);
   for (uint k = 0; k < steps; ++k) {
-    uint nci = min(CI_CHUNK, s.ci_end - (s.ci_begin + (k % chunks) * CI_CHUNK));
+    uint step_nci = nci;  // nci, r, ci0 move on to step k + 1 below
     barrier();  // every lane is done with step k - 1's tiles
     store_prefetched();
     barrier();  // step k's tiles are complete
     if (k + 1u < steps) {
-      uint r = (k + 1u) / chunks, ci0 = s.ci_begin + ((k + 1u) % chunks) * CI_CHUNK;
-      prefetch_tiles(s, r, ci0, min(CI_CHUNK, s.ci_end - ci0));
+      walk_step(s, chunks, k + 1u, r, ci0, nci);
+      prefetch_tiles(s, r, ci0, nci);
     }
-    accumulate_staged(s.ntaps, nci, staged_row(), s.col0, s.pos_step, s.tap_step);
+    accumulate_staged(s.ntaps, step_nci, staged_row(), s.col0, s.pos_step, s.tap_step);
   }
 }
 

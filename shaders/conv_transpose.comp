@@ -165,19 +165,21 @@ void main_staged(uint n, uint g, uint tile0, uint qh, uint qw, uint slice) {
   uint tap_stride = p.cin_pg * CO_TILE;
   uint ci_begin, ci_end;
   staged_slice(slice, ci_begin, ci_end);
+  // Columns between the W phase's first and last tap (none for a phase without taps).
+  int tap_span_w = int(max(taps_w, 1u) - 1u) * di_w;
   StagedWalk walk;
   walk.x_chan0 = x_chan0;
   walk.ih_first0 = base_h + int(jh_first);
   walk.ih_row_step = -di_h;
   walk.row_step = 1;
-  walk.iw_first = base_w + int(jw_first) - int(max(taps_w, 1u) - 1u) * di_w;
+  walk.iw_first = base_w + int(jw_first) - tap_span_w;
   walk.w_first0 = (((g * p.co_tiles + tile0) * KH + th0) * KW + tw0) * tap_stride;
   walk.w_row_step = step_h * KW * tap_stride;
   walk.w_tile_step = KH * KW * tap_stride;
   walk.w_tap_step = step_w * tap_stride;
   walk.tile0 = tile0;
   walk.ntaps = taps_w;
-  walk.col0 = int(lx) + int(max(taps_w, 1u) - 1u) * di_w;
+  walk.col0 = int(lx) + tap_span_w;
   walk.pos_step = LANES_X;
   walk.tap_step = -di_w;
   walk.ci_begin = ci_begin;
