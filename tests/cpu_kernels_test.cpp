@@ -130,7 +130,8 @@ TEST_P(CpuConvKernels, SingleOutputChannelSlidingWindow) {
 // The row kernel pads the input rows its items read into a per-thread ring of rows: images and
 // groups sharing row numbers, rows read out of order or far apart (dilation, input strides),
 // item ranges split over threads; and the padded copy it falls back to when a ring would not
-// fit in L2 (many wide channels) or holds too few rows (17 kernel rows).
+// fit in L2 (many wide channels) or holds too few rows (17 kernel rows); and an unpadded input
+// that the ring takes because its channel planes alias in L1.
 TEST_P(CpuConvKernels, RowKernelPaddedRows) {
   std::vector<ConvCase> cases;
   ConvCase a = cv(6, 4, 13, 11, 3, 2, 2, 3);  // H stride 2 (W 1: the row kernel), dilation 3
@@ -148,6 +149,13 @@ TEST_P(CpuConvKernels, RowKernelPaddedRows) {
   d.kw = 3;
   d.pl = d.pr = 1;
   cases.push_back(d);
+  // No padding, but channel planes 4 KB apart (they alias in L1): the ring instead of reading
+  // the input in place (unet_up's case), two images of two groups.
+  ConvCase e = ct(32, 8, 32, 32, 2, 2, 0);
+  e.n = 2;
+  e.groups = 2;
+  e.bias = true;
+  cases.push_back(e);
   uint64_t seed = 40;
   for (ConvCase& k : cases)
     for (int threads : {1, 2, 3}) {

@@ -80,18 +80,25 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
   const int64_t W = job.block_width;
   const int V = static_cast<int>(W / L);
   const int64_t ntaps_max = job.kh * job.kw;
+  const int64_t P = job.group_positions;
   constexpr int max_runs = 4;
 
-  // Scratch (sized by conv_plan.cpp's channel_scratch): one tile's packed inputs, its outputs,
-  // then indices.
+  // Scratch (sized by conv_plan.cpp's channel_scratch, see ChannelScratch): the group's packed
+  // inputs, one tile's outputs, then index tables.
+  const ChannelScratch layout(ntaps_max, job.cig, P, W);
   float* a_pack = scratch;
-  float* c_buf = a_pack + channel_pack_floats(ntaps_max, job.cig) + 16;
-  auto* in_at = reinterpret_cast<int64_t*>(c_buf + channel_tile_max * job.blocks * W + 16);
-  auto* out_at = in_at + channel_tile_max;
-  auto* pair_off = out_at + channel_tile_max;  // per tap pair of the phase: input offset
-  auto* pair_w = pair_off + ntaps_max;         // per tap pair: weight offset
-  auto* tap_a = pair_w + ntaps_max;            // per valid tap of the tile: input offset
-  auto* tap_w = tap_a + ntaps_max;             // per valid tap: weight offset
+  float* c_buf = scratch + layout.outputs;
+  auto* ints = reinterpret_cast<int64_t*>(scratch + layout.ints);
+  int64_t* in_at = ints;                       // [P] per position of the group: input offset
+  int64_t* out_at = in_at + P;                 // [P] output offset
+  int64_t* pair_off = out_at + P;              // [ntaps_max] per tap pair of the phase: input offset
+  int64_t* pair_w = pair_off + ntaps_max;      // [ntaps_max] weight offset
+  int64_t* tap_a = pair_w + ntaps_max;         // [P][ntaps_max] per tile, per valid tap: input offset
+  int64_t* tap_w = tap_a + P * ntaps_max;      // [P][ntaps_max] weight offset
+  int64_t* tile_first = tap_w + P * ntaps_max;  // [P] a tile's first position in in_at / out_at
+  int64_t* tile_ntaps = tile_first + P;         // [P] its valid taps
+  int64_t* tile_a = tile_ntaps + P;             // [P] its inputs: padded-input offset, or a_pack's (< 0: in place)
+  int64_t* tile_stride = tile_a + P;            // [P] their channel stride
 
   // Channel stride and row stride of the padded input: NCHW, or NHCW (job.rows_outer) where one
   // input row of all channels is contiguous, so a tile's reads over its channels stay close.
@@ -119,28 +126,35 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
     const float* xg = job.xp + n * job.c_in * job.xp_h * job.xp_w + g * job.cig * xp_plane;
     const float* wg = job.wpack + g * job.blocks * block_floats;
 
-    for (int64_t k = 0; k < t_count; ++k) {
+    // Every tile's positions, valid taps and inputs (packed where they are not one run).
+    float* ap = a_pack;
+    for (int64_t k = 0, pos = 0; k < t_count; pos += tiles[k].m, ++k) {
       const ChannelTile& tile = tiles[k];
       const AxisSeg& sh = job.h.segs[tile.seg_h];
       const AxisSeg& sw = job.w.segs[tile.seg_w];
       const int m = tile.m;
       const int64_t width = sw.q_end - sw.q_begin;
+      int64_t* tin = in_at + pos;
       for (int i = 0; i < m; ++i) {
         const int64_t qh = sh.q_begin + (tile.start + i) / width, qw = sw.q_begin + (tile.start + i) % width;
-        in_at[i] = qh * job.h.in_step * xp_row + qw * job.w.in_step;
-        out_at[i] = (ph.out_start + qh * job.h.out_step) * job.y_w + pw.out_start + qw * job.w.out_step;
+        tin[i] = qh * job.h.in_step * xp_row + qw * job.w.in_step;
+        out_at[pos + i] = (ph.out_start + qh * job.h.out_step) * job.y_w + pw.out_start + qw * job.w.out_step;
       }
+      int64_t* ta = tap_a + k * ntaps_max;
+      int64_t* tw = tap_w + k * ntaps_max;
       int ntaps = 0;
       for (int32_t p = 0; p < pairs; ++p)
         if (tap_valid(sh.mask, ph.tap_begin + p / ntw, ph.tap_begin) &&
             tap_valid(sw.mask, pw.tap_begin + p % ntw, pw.tap_begin))
-          tap_a[ntaps] = pair_off[p], tap_w[ntaps++] = pair_w[p];
+          ta[ntaps] = pair_off[p], tw[ntaps++] = pair_w[p];
+      tile_first[k] = pos;
+      tile_ntaps[k] = ntaps;
 
       // Runs of consecutive inputs (0 runs: more than max_runs, gathered one by one).
       int64_t run_start[max_runs], run_len[max_runs];
       int runs = 0;
       for (int i = 0; i < m && runs >= 0; ++i) {
-        if (i > 0 && in_at[i] == in_at[i - 1] + 1)
+        if (i > 0 && tin[i] == tin[i - 1] + 1)
           ++run_len[runs - 1];
         else if (runs < max_runs)
           run_start[runs] = i, run_len[runs++] = 1;
@@ -148,56 +162,64 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
           runs = -1;
       }
       // One run: read the padded input in place. Otherwise pack [tap][cig][m], copying runs by
-      // whole vectors: a vector's tail lands in the next run, channel or tap (written after
-      // it) or in the slack at the end.
-      const float* a = xg + in_at[0];
-      int64_t a_stride = xp_plane;
+      // whole vectors: a vector's tail lands in the next run, channel, tap or tile (written
+      // after it) or in the slack at the end.
+      tile_a[k] = -1 - tin[0];
+      tile_stride[k] = xp_plane;
       if (runs != 1 && ntaps > 0) {
-        float* ap = a_pack;
+        tile_a[k] = ap - a_pack;
+        tile_stride[k] = m;
         for (int t = 0; t < ntaps; ++t) {
-          const float* src = xg + tap_a[t];
+          const float* src = xg + ta[t];
+          ta[t] = ap - (a_pack + tile_a[k]);
           for (int64_t ci = 0; ci < job.cig; ++ci, src += xp_plane, ap += m) {
             if (runs > 0) {
               for (int r = 0; r < runs; ++r) {
-                const float* sp = src + in_at[run_start[r]];
+                const float* sp = src + tin[run_start[r]];
                 float* d = ap + run_start[r];
                 for (int64_t i = 0; i < run_len[r]; i += L) B::load_unaligned(sp + i).store_unaligned(d + i);
               }
             } else {
-              for (int i = 0; i < m; ++i) ap[i] = src[in_at[i]];
+              for (int i = 0; i < m; ++i) ap[i] = src[tin[i]];
             }
           }
-          tap_a[t] = t * job.cig * m;
         }
-        a = a_pack;
-        a_stride = m;
       }
+    }
 
-      for (int64_t blk = 0; blk < job.blocks; ++blk) {
-        float* out = c_buf + blk * m * W;
-        const int64_t co0 = blk * W;
-        const int64_t valid = min_i64(W, job.cog - co0);
-        float* yb = job.y + (n * job.c_out + g * job.cog + co0) * y_plane;
-        // The block's output lines, fetched for writing while the tile computes: its scatter
-        // below then hits the cache instead of waiting on a read for ownership per line.
+    // Blocks of output channels outside the tiles: one block's weights (kh x kw x cig x W
+    // floats, 288 KB for aspp_d12) then serve every tile of the group from L2, where with the
+    // tiles outside they were fetched from L3 again for each tile.
+    for (int64_t blk = 0; blk < job.blocks; ++blk) {
+      const int64_t co0 = blk * W;
+      const int64_t valid = min_i64(W, job.cog - co0);
+      float* yb = job.y + (n * job.c_out + g * job.cog + co0) * y_plane;
+      const float* bias = job.bpack + (g * job.blocks + blk) * W;
+      for (int64_t k = 0; k < t_count; ++k) {
+        const int m = tiles[k].m;
+        const int64_t* tout = out_at + tile_first[k];
+        // The tile's output lines, fetched for writing while it computes: its scatter below
+        // then hits the cache instead of waiting on a read for ownership per line.
         for (int64_t c = 0; c < valid; ++c) {
-          __builtin_prefetch(yb + c * y_plane + out_at[0], 1, 3);
-          __builtin_prefetch(yb + c * y_plane + out_at[m - 1], 1, 3);
+          __builtin_prefetch(yb + c * y_plane + tout[0], 1, 3);
+          __builtin_prefetch(yb + c * y_plane + tout[m - 1], 1, 3);
         }
-        if (ntaps > 0)
-          channel_tile_for<Arch>(V, m, a != a_pack)(a, tap_a, a_stride, wg + blk * block_floats, tap_w, ntaps, job.cig,
-                                                    out);
+        const bool in_place = tile_a[k] < 0;
+        const float* a = in_place ? xg + (-1 - tile_a[k]) : a_pack + tile_a[k];
+        if (tile_ntaps[k] > 0)
+          channel_tile_for<Arch>(V, m, in_place)(a, tap_a + k * ntaps_max, tile_stride[k], wg + blk * block_floats,
+                                                 tap_w + k * ntaps_max, static_cast<int>(tile_ntaps[k]), job.cig,
+                                                 c_buf);
         else
-          for (int64_t f = 0; f < m * W; ++f) out[f] = 0.0f;
+          for (int64_t f = 0; f < m * W; ++f) c_buf[f] = 0.0f;
         // Epilogue: bias + activation per channel vector, then the scatter to NCHW.
-        const float* bias = job.bpack + (g * job.blocks + blk) * W;
         for (int i = 0; i < m; ++i)
           for (int v = 0; v < V; ++v)
             activate<Arch>(job.activation, job.alpha,
-                           B::load_unaligned(out + i * W + v * L) + B::load_unaligned(bias + v * L))
-                .store_unaligned(out + i * W + v * L);
+                           B::load_unaligned(c_buf + i * W + v * L) + B::load_unaligned(bias + v * L))
+                .store_unaligned(c_buf + i * W + v * L);
         for (int64_t c = 0; c < valid; ++c)
-          for (int i = 0; i < m; ++i) yb[c * y_plane + out_at[i]] = out[i * W + c];
+          for (int i = 0; i < m; ++i) yb[c * y_plane + tout[i]] = c_buf[i * W + c];
       }
     }
   }

@@ -111,11 +111,19 @@ constexpr int row_max_vectors(bool wide, int rows) {
 constexpr int channel_max_positions(bool wide, int vectors) {
   return wide ? (vectors == 1 ? 16 : vectors == 2 ? 12 : 6) : (vectors == 1 ? 8 : vectors == 2 ? 5 : 2);
 }
-/// Channel kernel: the most positions of any tile (every channel_max_positions is at most this),
-/// and the floats of one tile's packed inputs over `taps` taps of `cig` channels (+ a vector's
-/// slack: runs are copied by whole vectors).
+/// Channel kernel: the most positions of any tile (every channel_max_positions is at most this).
 constexpr int channel_tile_max = 16;
-constexpr int64_t channel_pack_floats(int64_t taps, int64_t cig) { return taps * cig * channel_tile_max + 16; }
+/// Channel kernel scratch, in floats from its start: the packed inputs of a group of at most
+/// `positions` positions over `taps` taps of `cig` channels (+ a vector's slack: runs are copied
+/// by whole vectors), one tile's outputs of one block (`width` lanes), then the kernel's int64
+/// index tables; `total` floats in all.
+struct ChannelScratch {
+  int64_t outputs, ints, total;
+  constexpr ChannelScratch(int64_t taps, int64_t cig, int64_t positions, int64_t width)
+      : outputs((positions * taps * cig + 16 + 15) / 16 * 16),
+        ints(outputs + (channel_tile_max * width + 16 + 15) / 16 * 16),
+        total(ints + 2 * (6 * positions + 2 * taps + 2 * positions * taps) + 64) {}
+};
 /// Merged-phase row tile: W phases 2..4, vectors per phase at most (accumulators = phases x V):
 constexpr int merged_max_vectors(bool wide, int phases) { return (wide ? 20 : 10) / phases; }
 constexpr int merged_max_phases = 4;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -133,9 +134,13 @@ class FastConvKernel final : public OpKernel {
     const bool channels = !depthwise && use_channel_tiles(ph, pw);
 
     PackedWeights& pk = packed_for(channels ? channels_ : rows_);
-    const bool in_place = !channels && !depthwise && rows_read_input_in_place(a, ph, pw);
+    // The row kernel reads the caller's input in place where it can, except where its channel
+    // planes alias in L1 and the ring of padded rows can take it instead.
+    const int32_t ring_fits = !channels && !depthwise ? padded_row_ring_rows(ph, pw) : 0;
+    const bool in_place = !channels && !depthwise && rows_read_input_in_place(a, ph, pw) &&
+                          !(ring_fits > 0 && channel_rows_alias(a.xd.h * a.xd.w, d.c_in_per_group()));
     const bool rows_outer = channels;
-    const int32_t ring_rows = !channels && !depthwise && !in_place ? padded_row_ring_rows(ph, pw) : 0;
+    const int32_t ring_rows = in_place ? 0 : ring_fits;
     const float* xp = in_place || ring_rows > 0 ? a.x : pad_input(a, ph, pw, rows_outer);
     ConvJob job;
     job.h = ph.view();
@@ -174,11 +179,12 @@ class FastConvKernel final : public OpKernel {
       });
     } else if (channels) {
       const std::vector<ChannelTile> tiles = make_tiles(ph, pw, max_positions());
+      const int64_t group_positions = channel_group_positions(job.n * job.groups * a.yd.h * a.yd.w);
       std::vector<int64_t> group_first;
       int64_t positions = 0;
       for (size_t t = 0; t < tiles.size(); ++t) {
         const bool same_phase = t > 0 && tiles[t].ph == tiles[t - 1].ph && tiles[t].pw == tiles[t - 1].pw;
-        if (!same_phase || positions + tiles[t].m > kGroupPositions) {
+        if (!same_phase || positions + tiles[t].m > group_positions) {
           group_first.push_back(static_cast<int64_t>(t));
           positions = 0;
         }
@@ -188,7 +194,7 @@ class FastConvKernel final : public OpKernel {
       job.tiles = tiles.data();
       job.group_first = group_first.data();
       job.num_groups = static_cast<int64_t>(group_first.size()) - 1;
-      job.group_positions = kGroupPositions;
+      job.group_positions = group_positions;
       const int64_t scratch = channel_scratch(job);
       run_items(job.n * job.groups * job.num_groups, scratch, [&](int64_t b, int64_t e, float* s) {
         dispatch_isa(isa_, ConvChannelKernel{}, job, b, e, s);
@@ -333,10 +339,25 @@ class FastConvKernel final : public OpKernel {
     };
     // Phase pair outermost: a tile group never spans two phase pairs (their taps differ).
     for (int32_t a = 0; a < static_cast<int32_t>(ph.phases.size()); ++a)
-      for (int32_t b = 0; b < static_cast<int32_t>(pw.phases.size()); ++b)
-        for (int32_t sh = ph.phases[a].seg_begin; sh < ph.phases[a].seg_end; ++sh)
-          for (int32_t sw = pw.phases[b].seg_begin; sw < pw.phases[b].seg_end; ++sw) {
-            const int64_t rows = ph.segs[sh].q_end - ph.segs[sh].q_begin;
+      for (int32_t b = 0; b < static_cast<int32_t>(pw.phases.size()); ++b) {
+        const AxisPhase& pa = ph.phases[a];
+        const AxisPhase& pb = pw.phases[b];
+        bool rows_whole = true;  // every W segment at least a tile wide: tiles within one row
+        for (int32_t sw = pb.seg_begin; sw < pb.seg_end; ++sw)
+          rows_whole = rows_whole && pw.segs[sw].q_end - pw.segs[sw].q_begin >= max_m;
+        for (int32_t sh = pa.seg_begin; sh < pa.seg_end; ++sh) {
+          const int64_t rows = ph.segs[sh].q_end - ph.segs[sh].q_begin;
+          if (rows_whole) {
+            // Output row by output row, across the W segments: each tile reads its inputs in
+            // place, and a group of consecutive tiles reads the same few padded rows.
+            for (int64_t r = 0; r < rows; ++r)
+              for (int32_t sw = pb.seg_begin; sw < pb.seg_end; ++sw) {
+                const int64_t cols = pw.segs[sw].q_end - pw.segs[sw].q_begin;
+                add_run(ChannelTile{a, b, sh, sw, 0, 0}, r * cols, cols);
+              }
+            continue;
+          }
+          for (int32_t sw = pb.seg_begin; sw < pb.seg_end; ++sw) {
             const int64_t cols = pw.segs[sw].q_end - pw.segs[sw].q_begin;
             const ChannelTile base{a, b, sh, sw, 0, 0};
             if (cols >= max_m)
@@ -344,6 +365,8 @@ class FastConvKernel final : public OpKernel {
             else
               add_run(base, 0, rows * cols);
           }
+        }
+      }
     return tiles;
   }
 
@@ -455,16 +478,19 @@ class FastConvKernel final : public OpKernel {
     return rows + 16 + 3 * job.kh * job.kw * 2 + 64;
   }
 
-  // Positions per channel-kernel item: enough to amortise the item's setup (its tap tables), few
-  // enough to spread small layers over the threads: dcgan_g2's four 64-position phases make 8
-  // items, not 4, which balances 2 time-sliced vCPUs better (1.26 -> 1.21 ms at 2 threads).
-  static constexpr int64_t kGroupPositions = 32;
+  // Positions per channel-kernel item (a group of tiles of one phase pair): the kernel runs each
+  // block of output channels over all of the group's tiles, so one block's weights serve the
+  // group from L2 (aspp_d12: 288 KB per block; groups of 32 -> 128 positions, 20.1 -> 19.2-19.3
+  // ms at 1 thread on Zen 5, with the tiles of one output row next to each other). Fewer where
+  // that would leave fewer than 8 items per thread: dcgan_g2's four 64-position phases make 8
+  // items of 32, which balances 2 time-sliced vCPUs better than 4 (1.26 -> 1.21 ms at 2 threads).
+  int64_t channel_group_positions(int64_t outputs) const {
+    constexpr int64_t kMin = 32, kMax = 128;
+    return std::clamp<int64_t>(outputs / (8 * static_cast<int64_t>(pool_->size())), kMin, kMax);
+  }
 
   static int64_t channel_scratch(const ConvJob& job) {
-    const int64_t taps = job.kh * job.kw;
-    const int64_t ints = 2 * channel_tile_max + 4 * taps;  // int64 index arrays
-    return channel_pack_floats(taps, job.cig) + 16 + channel_tile_max * job.blocks * job.block_width + 16 +
-           2 * ints + 64;
+    return ChannelScratch(job.kh * job.kw, job.cig, job.group_positions, job.block_width).total;
   }
 
   // Zero-padded copy of the input, readable input_slack_floats past its end, as NCHW or (for
@@ -521,6 +547,19 @@ class FastConvKernel final : public OpKernel {
     const int64_t slots = std::min<int64_t>(2 * rows + 1, kMaxRingRows);
     const int64_t bytes = slots * desc_.c_in_per_group() * pw.padded_len * static_cast<int64_t>(sizeof(float));
     return rows + 1 <= slots && bytes <= kMaxRingBytes ? static_cast<int32_t>(slots) : 0;
+  }
+
+  // Whether `rows` rows `stride_floats` apart (one per input channel, read by every row tile)
+  // crowd into few sets of L1 (48 KB, 12 ways, sets repeating every 4 KB): unet_up's 16 KB
+  // channel planes put all 128 of its rows on one set, so the tiles of each next block of output
+  // channels read them from L3 again; copied into the ring (rows 256 bytes apart) it ran 1.90 ->
+  // 1.51-1.57 ms (Zen 5, 1 thread). Strides that are not whole lines spread the rows over sets.
+  static bool channel_rows_alias(int64_t stride_floats, int64_t rows) {
+    constexpr int64_t kLine = 64, kSets = 64, kWays = 12;
+    const int64_t bytes = stride_floats * static_cast<int64_t>(sizeof(float));
+    if (bytes % kLine != 0) return false;
+    const int64_t sets = kSets / std::gcd(bytes / kLine % kSets, kSets);  // sets the rows' starts fall on
+    return rows > sets * kWays / 2;  // half the ways: a tile reads 2-3 lines per row, weights share L1
   }
 
   // The row kernel can read the caller's input in place when no tap reads padding and no
