@@ -1,5 +1,6 @@
 #include "cpu_conv_case.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -118,7 +119,12 @@ ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileK
   const detail::ConvDesc d = c.desc();
   ConvRun r;
   c.output_dims(r.yd);
-  r.y.assign(static_cast<size_t>(r.yd.count()), std::nanf(""));
+  // As many guard floats as the output has (at least 4096): a kernel writing whole register
+  // tiles past the last channel or row would land there (and outside the tensor in real use).
+  const auto count = static_cast<size_t>(r.yd.count());
+  constexpr float kGuard = 12345.0f;
+  r.y.assign(count, std::nanf(""));
+  r.y.resize(count + std::max<size_t>(count, 4096), kGuard);
   auto pool = std::make_shared<detail::ThreadPool>(threads);
   auto kernel = detail::cpu::make_fast_conv_kernel(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool, tile);
   detail::OpArgs args;
@@ -127,6 +133,9 @@ ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileK
   args.y = r.y.data();
   args.yd = r.yd;
   const Status st = kernel->run(args);
+  r.wrote_past_end = std::any_of(r.y.begin() + static_cast<std::ptrdiff_t>(count), r.y.end(),
+                                 [](float v) { return v != kGuard; });
+  r.y.resize(count);
   if (!st.ok()) r.y.clear();
   return r;
 }
@@ -162,6 +171,7 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
             got.yd);
   std::ostringstream context;
   context << " isa=" << detail::cpu::isa_name(isa) << " tile=" << static_cast<int>(tile) << " threads=" << threads;
+  if (got.wrote_past_end) return "wrote past the output's end: " + c.describe() + context.str();
   return compare(c, got.y, ref, got.yd, context.str());
 }
 

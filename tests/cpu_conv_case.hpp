@@ -36,9 +36,10 @@ ConvCase random_conv_case(uint64_t seed, bool transposed);
 struct ConvRun {
   std::vector<float> y;
   detail::Dims4 yd;
+  bool wrote_past_end = false;  // the kernel changed the guard floats after the output
 };
 
-/// Runs the optimised kernel.
+/// Runs the optimised kernel, into an output followed by guard floats that it must leave alone.
 ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile, int threads);
 
 /// Compares the optimised kernel with the reference: empty string when within

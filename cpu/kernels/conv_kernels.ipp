@@ -28,9 +28,17 @@ namespace {
 /// out[r][v*L + l] = sum over taps t, channels ci of w[w_off[t] + ci * R + r] * x[t][q0 + ci * x_plane + v*L + l].
 /// With few rows (R <= 2) the tile has too few accumulators to hide the FMA latency, so even and
 /// odd channels accumulate separately and are added at the end (a fixed order, like any other).
+/// `epi` null: the sums are stored as they are, all R rows. Otherwise they are stored with the
+/// epilogue (bias and activation) applied, straight into the output, rows r < epi->rows only.
+struct RowTileEpilogue {
+  const float* bias;  // per row
+  int rows, kind;
+  float alpha;
+};
+
 template <class Arch, int R, int V>
 void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* w_off, int taps, int64_t cig,
-              int64_t x_plane, float* out, int64_t out_stride) {
+              int64_t x_plane, float* out, int64_t out_stride, const RowTileEpilogue* epi) {
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
   constexpr int S = R <= 2 ? 2 : 1;  // accumulator sets
@@ -68,16 +76,17 @@ void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* 
       }
     }
   }
-  for (int r = 0; r < R; ++r)
+  for (int r = 0; r < (epi != nullptr ? epi->rows : R); ++r)
     for (int v = 0; v < V; ++v) {
       B sum = acc[0][r][v];
       for (int k = 1; k < S; ++k) sum += acc[k][r][v];
+      if (epi != nullptr) sum = activate<Arch>(epi->kind, epi->alpha, sum + B(epi->bias[r]));
       sum.store_unaligned(out + r * out_stride + v * L);
     }
 }
 
 using RowTileFn = void (*)(const float* const*, int64_t, const float*, const int64_t*, int, int64_t, int64_t, float*,
-                           int64_t);
+                           int64_t, const RowTileEpilogue*);
 
 template <class Arch, int R, int... Vs>
 RowTileFn pick_row_tile(int v, std::integer_sequence<int, Vs...>) {
@@ -439,6 +448,7 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         q0 += int64_t{v} * L;
       }
     }
+    int64_t direct_end = q_lo;  // columns [q_lo, direct_end) stored by the tiles (see direct below)
     for (int32_t pwi = 0; pwi < (job.wmerge != nullptr ? 0 : job.w.num_phases); ++pwi) {
       const AxisPhase& pw = job.w.phases[pwi];
       const int64_t q_hi = min_i64(pw.count, q_lo + cq);
@@ -464,8 +474,25 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         float* out = rows + pwi * phase_stride + (q0 - q_lo);
         // Issued while the first phase's tiles compute, one tile's columns at a time.
         if (pwi == 0) prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
-        for (int64_t blk = 0; blk < job.blocks; ++blk)
-          tile(x_tap, q0, wg + blk * block_floats, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride);
+        // One W phase of unit step (a conv, or a transposed conv of W stride 1): a tile of whole
+        // vectors inside the row stores its sums with the epilogue applied straight into the
+        // output rows, where they went through the scratch rows and the epilogue's pass over
+        // them (~100 KB per item for wavenet_d64's 64 channels: out of L1). The last, partial
+        // tile of a row still takes that way.
+        const bool direct = job.w.out_step == 1 && q0 + int64_t{v} * L <= job.y_w;
+        for (int64_t blk = 0; blk < job.blocks; ++blk) {
+          const float* wb = wg + blk * block_floats;
+          if (direct) {
+            const int64_t c0 = g * job.cog + blk * R;
+            const RowTileEpilogue epi{job.bpack + g * job.blocks * R + blk * R,
+                                      static_cast<int>(min_i64(R, job.cog - blk * R)), job.activation, job.alpha};
+            float* y0 = job.y + ((n * job.c_out + c0) * job.y_h + oh) * job.y_w + q0;
+            tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, y0, job.y_h * job.y_w, &epi);
+          } else {
+            tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride, nullptr);
+          }
+        }
+        if (direct) direct_end = q0 + int64_t{v} * L;
         q0 += int64_t{v} * L;
       }
     }
@@ -477,7 +504,9 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
       float* yrow = job.y + ((n * job.c_out + co) * job.y_h + oh) * job.y_w;
       const float* src = rows + c * row_stride;
       if (job.w.out_step == 1) {
-        bias_activate_row<Arch>(src, yrow + q_lo, min_i64(job.y_w, q_lo + cq) - q_lo, bias, job.activation, job.alpha);
+        const int64_t from = direct_end - q_lo;  // the columns before it are stored
+        bias_activate_row<Arch>(src + from, yrow + q_lo + from, min_i64(job.y_w, q_lo + cq) - q_lo - from, bias,
+                                job.activation, job.alpha);
       } else if (job.w.out_step == 2 && job.w.num_phases == 2) {
         bias_activate_interleave2<Arch>(src, src + phase_stride, yrow + 2 * q_lo, min_i64(job.y_w - 2 * q_lo, 2 * cq),
                                         bias, job.activation, job.alpha);
