@@ -140,13 +140,13 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
         tin[i] = qh * job.h.in_step * xp_row + qw * job.w.in_step;
         out_at[pos + i] = (ph.out_start + qh * job.h.out_step) * job.y_w + pw.out_start + qw * job.w.out_step;
       }
-      int64_t* ta = tap_a + k * ntaps_max;
-      int64_t* tw = tap_w + k * ntaps_max;
+      int64_t* tile_tap_a = tap_a + k * ntaps_max;
+      int64_t* tile_tap_w = tap_w + k * ntaps_max;
       int ntaps = 0;
       for (int32_t p = 0; p < pairs; ++p)
         if (tap_valid(sh.mask, ph.tap_begin + p / ntw, ph.tap_begin) &&
             tap_valid(sw.mask, pw.tap_begin + p % ntw, pw.tap_begin))
-          ta[ntaps] = pair_off[p], tw[ntaps++] = pair_w[p];
+          tile_tap_a[ntaps] = pair_off[p], tile_tap_w[ntaps++] = pair_w[p];
       tile_first[k] = pos;
       tile_ntaps[k] = ntaps;
 
@@ -170,8 +170,8 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
         tile_a[k] = ap - a_pack;
         tile_stride[k] = m;
         for (int t = 0; t < ntaps; ++t) {
-          const float* src = xg + ta[t];
-          ta[t] = ap - (a_pack + tile_a[k]);
+          const float* src = xg + tile_tap_a[t];
+          tile_tap_a[t] = ap - (a_pack + tile_a[k]);
           for (int64_t ci = 0; ci < job.cig; ++ci, src += xp_plane, ap += m) {
             if (runs > 0) {
               for (int r = 0; r < runs; ++r) {
