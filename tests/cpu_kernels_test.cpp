@@ -164,6 +164,17 @@ TEST_P(CpuConvKernels, RowKernelPaddedRows) {
     }
 }
 
+// The channel kernel's groups of tiles shrink to keep their packed inputs in L2, down to one
+// tile: with 3000 input channels and 9 taps (27000 floats a position) a strided conv's budget
+// would allow 4 positions; transposed with 1100 channels, 4 taps a phase.
+TEST_P(CpuConvKernels, ChannelKernelGroupsOfOneTile) {
+  ConvCase c = cv(3000, 20, 6, 9, 3, 2, 1, 1);
+  c.bias = true;
+  expect_matches(c, 2);
+  ConvCase t = ct(1100, 33, 3, 5, 4, 2, 1);
+  expect_matches(t, 2);
+}
+
 TEST_P(CpuConvKernels, StrideGreaterThanKernel) {
   expect_matches(ct(3, 4, 5, 6, 2, 3, 0));  // phases without taps get bias only
   ConvCase c = ct(2, 3, 4, 5, 1, 4, 0);

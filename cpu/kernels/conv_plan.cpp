@@ -178,8 +178,10 @@ class FastConvKernel final : public OpKernel {
         dispatch_isa(isa_, ConvDepthwiseKernel{}, job, b, e, s);
       });
     } else if (channels) {
-      const std::vector<ChannelTile> tiles = make_tiles(ph, pw, max_positions());
-      const int64_t group_positions = channel_group_positions(job.n * job.groups * a.yd.h * a.yd.w);
+      bool packs = false;
+      const std::vector<ChannelTile> tiles = make_tiles(ph, pw, max_positions(), packs);
+      const int64_t group_positions =
+          channel_group_positions(job.n * job.groups * a.yd.h * a.yd.w, packs ? phase_taps(ph, pw) * job.cig : 0);
       std::vector<int64_t> group_first;
       int64_t positions = 0;
       for (size_t t = 0; t < tiles.size(); ++t) {
@@ -327,7 +329,9 @@ class FastConvKernel final : public OpKernel {
     return channel_fill > row_fill * 1.02;
   }
 
-  static std::vector<ChannelTile> make_tiles(const AxisPlan& ph, const AxisPlan& pw, int max_m) {
+  // Tiles of at most max_m positions, each of one rectangle of positions sharing their valid
+  // taps; `packs`: some tile's inputs are not one run of the padded input (the kernel packs them).
+  static std::vector<ChannelTile> make_tiles(const AxisPlan& ph, const AxisPlan& pw, int max_m, bool& packs) {
     std::vector<ChannelTile> tiles;
     auto add_run = [&](ChannelTile base, int64_t start, int64_t len) {
       const int64_t count = (len + max_m - 1) / max_m;
@@ -345,6 +349,7 @@ class FastConvKernel final : public OpKernel {
         bool rows_whole = true;  // every W segment at least a tile wide: tiles within one row
         for (int32_t sw = pb.seg_begin; sw < pb.seg_end; ++sw)
           rows_whole = rows_whole && pw.segs[sw].q_end - pw.segs[sw].q_begin >= max_m;
+        if (pa.count > 0 && pb.count > 0) packs = packs || !rows_whole || pw.in_step != 1;
         for (int32_t sh = pa.seg_begin; sh < pa.seg_end; ++sh) {
           const int64_t rows = ph.segs[sh].q_end - ph.segs[sh].q_begin;
           if (rows_whole) {
@@ -484,9 +489,22 @@ class FastConvKernel final : public OpKernel {
   // ms at 1 thread on Zen 5, with the tiles of one output row next to each other). Fewer where
   // that would leave fewer than 8 items per thread: dcgan_g2's four 64-position phases make 8
   // items of 32, which balances 2 time-sliced vCPUs better than 4 (1.26 -> 1.21 ms at 2 threads).
-  int64_t channel_group_positions(int64_t outputs) const {
-    constexpr int64_t kMin = 32, kMax = 128;
-    return std::clamp<int64_t>(outputs / (8 * static_cast<int64_t>(pool_->size())), kMin, kMax);
+  // Where tiles are packed, the group's packed inputs (`packed_per_position` floats a position)
+  // are read again by every block: fewer positions then, so that they stay within 512 KB of L2
+  // (a stride-2 3x3 conv of 256 input channels packs 9 KB a position), but at least one tile.
+  int64_t channel_group_positions(int64_t outputs, int64_t packed_per_position) const {
+    constexpr int64_t kMin = 32, kMax = 128, kPackBudgetFloats = 128 * 1024;
+    const int64_t positions = std::clamp<int64_t>(outputs / (8 * static_cast<int64_t>(pool_->size())), kMin, kMax);
+    if (packed_per_position <= 0) return positions;
+    return std::min(positions, std::max<int64_t>(channel_tile_max, kPackBudgetFloats / packed_per_position));
+  }
+
+  // The most taps (kh x kw pairs) of any phase pair: what a channel tile packs per channel.
+  static int64_t phase_taps(const AxisPlan& ph, const AxisPlan& pw) {
+    int64_t h = 0, w = 0;
+    for (const AxisPhase& p : ph.phases) h = std::max<int64_t>(h, p.tap_end - p.tap_begin);
+    for (const AxisPhase& p : pw.phases) w = std::max<int64_t>(w, p.tap_end - p.tap_begin);
+    return h * w;
   }
 
   static int64_t channel_scratch(const ConvJob& job) {
