@@ -89,13 +89,13 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
   float* a_pack = scratch;
   float* c_buf = scratch + layout.outputs;
   auto* ints = reinterpret_cast<int64_t*>(scratch + layout.ints);
-  int64_t* in_at = ints;                       // [P] per position of the group: input offset
-  int64_t* out_at = in_at + P;                 // [P] output offset
+  int64_t* in_at = ints;                       // [channel_tile_max] the tile being set up: input offset
+  int64_t* out_at = in_at + channel_tile_max;  // [P] per position of the group: output offset
   int64_t* pair_off = out_at + P;              // [ntaps_max] per tap pair of the phase: input offset
   int64_t* pair_w = pair_off + ntaps_max;      // [ntaps_max] weight offset
   int64_t* tap_a = pair_w + ntaps_max;         // [P][ntaps_max] per tile, per valid tap: input offset
   int64_t* tap_w = tap_a + P * ntaps_max;      // [P][ntaps_max] weight offset
-  int64_t* tile_first = tap_w + P * ntaps_max;  // [P] a tile's first position in in_at / out_at
+  int64_t* tile_first = tap_w + P * ntaps_max;  // [P] a tile's first position in out_at
   int64_t* tile_ntaps = tile_first + P;         // [P] its valid taps
   int64_t* tile_a = tile_ntaps + P;             // [P] its inputs: padded-input offset, or a_pack's (< 0: in place)
   int64_t* tile_stride = tile_a + P;            // [P] their channel stride
@@ -134,10 +134,9 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
       const AxisSeg& sw = job.w.segs[tile.seg_w];
       const int m = tile.m;
       const int64_t width = sw.q_end - sw.q_begin;
-      int64_t* tin = in_at + pos;
       for (int i = 0; i < m; ++i) {
         const int64_t qh = sh.q_begin + (tile.start + i) / width, qw = sw.q_begin + (tile.start + i) % width;
-        tin[i] = qh * job.h.in_step * xp_row + qw * job.w.in_step;
+        in_at[i] = qh * job.h.in_step * xp_row + qw * job.w.in_step;
         out_at[pos + i] = (ph.out_start + qh * job.h.out_step) * job.y_w + pw.out_start + qw * job.w.out_step;
       }
       int64_t* tile_tap_a = tap_a + k * ntaps_max;
@@ -154,7 +153,7 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
       int64_t run_start[max_runs], run_len[max_runs];
       int runs = 0;
       for (int i = 0; i < m && runs >= 0; ++i) {
-        if (i > 0 && tin[i] == tin[i - 1] + 1)
+        if (i > 0 && in_at[i] == in_at[i - 1] + 1)
           ++run_len[runs - 1];
         else if (runs < max_runs)
           run_start[runs] = i, run_len[runs++] = 1;
@@ -164,7 +163,7 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
       // One run: read the padded input in place. Otherwise pack [tap][cig][m], copying runs by
       // whole vectors: a vector's tail lands in the next run, channel, tap or tile (written
       // after it) or in the slack at the end.
-      tile_a[k] = -1 - tin[0];
+      tile_a[k] = -1 - in_at[0];
       tile_stride[k] = xp_plane;
       if (runs != 1 && ntaps > 0) {
         tile_a[k] = ap - a_pack;
@@ -175,12 +174,12 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
           for (int64_t ci = 0; ci < job.cig; ++ci, src += xp_plane, ap += m) {
             if (runs > 0) {
               for (int r = 0; r < runs; ++r) {
-                const float* sp = src + tin[run_start[r]];
+                const float* sp = src + in_at[run_start[r]];
                 float* d = ap + run_start[r];
                 for (int64_t i = 0; i < run_len[r]; i += L) B::load_unaligned(sp + i).store_unaligned(d + i);
               }
             } else {
-              for (int i = 0; i < m; ++i) ap[i] = src[tin[i]];
+              for (int i = 0; i < m; ++i) ap[i] = src[in_at[i]];
             }
           }
         }

@@ -122,7 +122,7 @@ struct ChannelScratch {
   constexpr ChannelScratch(int64_t taps, int64_t cig, int64_t positions, int64_t width)
       : outputs((positions * taps * cig + 16 + 15) / 16 * 16),
         ints(outputs + (channel_tile_max * width + 16 + 15) / 16 * 16),
-        total(ints + 2 * (6 * positions + 2 * taps + 2 * positions * taps) + 64) {}
+        total(ints + 2 * (channel_tile_max + 5 * positions + 2 * taps + 2 * positions * taps) + 64) {}
 };
 /// Merged-phase row tile: W phases 2..4, vectors per phase at most (accumulators = phases x V):
 constexpr int merged_max_vectors(bool wide, int phases) { return (wide ? 20 : 10) / phases; }
