@@ -29,11 +29,16 @@ namespace {
 /// With few rows (R <= 2) the tile has too few accumulators to hide the FMA latency, so even and
 /// odd channels accumulate separately and are added at the end (a fixed order, like any other).
 /// `epi` null: the sums are stored as they are, all R rows. Otherwise they are stored with the
-/// epilogue (bias and activation) applied, straight into the output, rows r < epi->rows only.
+/// epilogue (bias and activation) applied, straight into the output, rows r < epi->rows only;
+/// with `partner` set, the tile is the second of two stride-2 W phases and partner holds the
+/// first one's sums for the same rows and columns (row r at partner + r * partner_stride): both
+/// get the epilogue and are stored interleaved, column q of the tile at output columns 2q, 2q + 1.
 struct RowTileEpilogue {
   const float* bias;  // per row
   int rows, kind;
   float alpha;
+  const float* partner = nullptr;
+  int64_t partner_stride = 0;
 };
 
 template <class Arch, int R, int V>
@@ -80,8 +85,19 @@ void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* 
     for (int v = 0; v < V; ++v) {
       B sum = acc[0][r][v];
       for (int k = 1; k < S; ++k) sum += acc[k][r][v];
-      if (epi != nullptr) sum = activate<Arch>(epi->kind, epi->alpha, sum + B(epi->bias[r]));
-      sum.store_unaligned(out + r * out_stride + v * L);
+      if (epi == nullptr) {
+        sum.store_unaligned(out + r * out_stride + v * L);
+        continue;
+      }
+      const B bias(epi->bias[r]);
+      sum = activate<Arch>(epi->kind, epi->alpha, sum + bias);
+      if (epi->partner == nullptr) {
+        sum.store_unaligned(out + r * out_stride + v * L);
+      } else {
+        const B first = B::load_unaligned(epi->partner + r * epi->partner_stride + v * L);
+        store_interleaved2<Arch>(activate<Arch>(epi->kind, epi->alpha, first + bias), sum,
+                                 out + r * out_stride + 2 * v * L);
+      }
     }
 }
 
@@ -448,12 +464,10 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         q0 += int64_t{v} * L;
       }
     }
-    int64_t direct_end = q_lo;  // columns [q_lo, direct_end) stored by the tiles (see direct below)
-    for (int32_t pwi = 0; pwi < (job.wmerge != nullptr ? 0 : job.w.num_phases); ++pwi) {
+    // The taps of W phase pwi in this output row, into x_tap / w_off from `at` on; their count.
+    auto phase_taps = [&](int32_t pwi, int at) {
       const AxisPhase& pw = job.w.phases[pwi];
-      const int64_t q_hi = min_i64(pw.count, q_lo + cq);
-      if (q_lo >= q_hi) continue;
-      int taps = 0;
+      int taps = at;
       for (int32_t jh = ph.tap_begin; jh < ph.tap_end; ++jh) {
         if (!tap_valid(hmask, jh, ph.tap_begin)) continue;
         const AxisTap& th = job.h.taps[jh];
@@ -465,6 +479,61 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
           ++taps;
         }
       }
+      return taps - at;
+    };
+    // Epilogue of the tile of block blk at columns [q0, ...) of output row oh, stored straight
+    // into the output (see RowTileEpilogue), and where its row of channel blk * R starts.
+    auto direct_epilogue = [&](int64_t blk, const float* partner) {
+      return RowTileEpilogue{job.bpack + g * job.blocks * R + blk * R, static_cast<int>(min_i64(R, job.cog - blk * R)),
+                             job.activation, job.alpha, partner, row_stride};
+    };
+    auto output_row = [&](int64_t blk) {
+      return job.y + ((n * job.c_out + g * job.cog + blk * R) * job.y_h + oh) * job.y_w;
+    };
+
+    int64_t direct_end = q_lo;  // columns [q_lo, direct_end) stored by the tiles (see direct below)
+    // Two stride-2 W phases of equal counts (dcgan_g4, unet_up, frame_up): per tile and block,
+    // the first phase's sums go to the scratch rows, where the second phase's tile, right after,
+    // reads them back from L1 and stores both with the epilogue, interleaved, into the output:
+    // the phase rows of a whole item no longer make a round trip through the scratch (unet_up:
+    // 64 KB an item, out of L1) and a pass of the epilogue over them.
+    const bool paired = job.wmerge == nullptr && job.w.out_step == 2 && job.w.num_phases == 2 &&
+                        job.w.phases[0].out_start == 0 && job.w.phases[1].out_start == 1 &&
+                        job.w.phases[0].count == job.w.phases[1].count;
+    if (paired && q_lo < job.w.phases[0].count) {
+      const int64_t q_hi = min_i64(job.w.phases[0].count, q_lo + cq);
+      const int taps0 = phase_taps(0, 0);
+      const int taps1 = phase_taps(1, taps0);
+      const int64_t vectors = (q_hi - q_lo + L - 1) / L;
+      const int64_t tiles = (vectors + max_v - 1) / max_v;
+      for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
+        const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
+        const RowTileFn tile = row_tile_for<Arch>(R, v);
+        float* out = rows + (q0 - q_lo);
+        prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
+        const bool direct = 2 * (q0 + int64_t{v} * L) <= job.y_w;  // whole vectors inside the row
+        for (int64_t blk = 0; blk < job.blocks; ++blk) {
+          const float* wb = wg + blk * block_floats;
+          float* first = out + blk * R * row_stride;
+          tile(x_tap, q0, wb, w_off, taps0, job.cig, xp_plane, first, row_stride, nullptr);
+          if (direct) {
+            const RowTileEpilogue epi = direct_epilogue(blk, first);
+            tile(x_tap + taps0, q0, wb, w_off + taps0, taps1, job.cig, xp_plane, output_row(blk) + 2 * q0,
+                 job.y_h * job.y_w, &epi);
+          } else {
+            tile(x_tap + taps0, q0, wb, w_off + taps0, taps1, job.cig, xp_plane, first + phase_stride, row_stride,
+                 nullptr);
+          }
+        }
+        if (direct) direct_end = q0 + int64_t{v} * L;
+        q0 += int64_t{v} * L;
+      }
+    }
+    for (int32_t pwi = 0; pwi < (job.wmerge != nullptr || paired ? 0 : job.w.num_phases); ++pwi) {
+      const AxisPhase& pw = job.w.phases[pwi];
+      const int64_t q_hi = min_i64(pw.count, q_lo + cq);
+      if (q_lo >= q_hi) continue;
+      const int taps = phase_taps(pwi, 0);
       // Tiles of near-equal width (whole vectors), so no tile is left with few accumulators.
       const int64_t vectors = (q_hi - q_lo + L - 1) / L;
       const int64_t tiles = (vectors + max_v - 1) / max_v;
@@ -483,11 +552,8 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         for (int64_t blk = 0; blk < job.blocks; ++blk) {
           const float* wb = wg + blk * block_floats;
           if (direct) {
-            const int64_t c0 = g * job.cog + blk * R;
-            const RowTileEpilogue epi{job.bpack + g * job.blocks * R + blk * R,
-                                      static_cast<int>(min_i64(R, job.cog - blk * R)), job.activation, job.alpha};
-            float* y0 = job.y + ((n * job.c_out + c0) * job.y_h + oh) * job.y_w + q0;
-            tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, y0, job.y_h * job.y_w, &epi);
+            const RowTileEpilogue epi = direct_epilogue(blk, nullptr);
+            tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, output_row(blk) + q0, job.y_h * job.y_w, &epi);
           } else {
             tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride, nullptr);
           }
@@ -508,8 +574,10 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         bias_activate_row<Arch>(src + from, yrow + q_lo + from, min_i64(job.y_w, q_lo + cq) - q_lo - from, bias,
                                 job.activation, job.alpha);
       } else if (job.w.out_step == 2 && job.w.num_phases == 2) {
-        bias_activate_interleave2<Arch>(src, src + phase_stride, yrow + 2 * q_lo, min_i64(job.y_w - 2 * q_lo, 2 * cq),
-                                        bias, job.activation, job.alpha);
+        const int64_t from = direct_end - q_lo;  // the columns before it are stored (paired tiles)
+        bias_activate_interleave2<Arch>(src + from, src + phase_stride + from, yrow + 2 * (q_lo + from),
+                                        min_i64(job.y_w - 2 * q_lo, 2 * cq) - 2 * from, bias, job.activation,
+                                        job.alpha);
       } else {
         // Bias and activation vectorised in place on each phase row, then the phase rows
         // interleaved: with 3 or 4 phases starting at 0, 1, ... by pixel_shuffle's vector
