@@ -300,6 +300,12 @@ inline bool tap_valid(uint64_t mask, int32_t j, int32_t tap_begin) {
 /// each waiting on a read for ownership (frame_up's 17 MB output spent ~20% of its run in those
 /// stalls). Always inlined: GCC deems a function whose only effect is a prefetch pure and drops
 /// its calls.
+/// Tiles that store into the output themselves need it only where their sums are short (few
+/// taps x channels per output, so many lines written per FMA): the stores of a tile with longer
+/// sums drain while the next tile computes, and the prefetches then only cost instructions and
+/// L1 lines (without them, 5 paired rounds: unet_up 1.48-1.54 -> 1.46-1.50 ms, wavenet_d64 1.43-1.50
+/// -> 1.39-1.43; but frame_up, 64 per output, 3.71-3.87 -> 4.12-4.26 in 3 rounds).
+constexpr int64_t direct_store_prefetch_below = 96;  // taps x input channels per output
 [[gnu::always_inline]] inline void prefetch_output_span(const ConvJob& job, int64_t n, int64_t g, int64_t oh,
                                                         int64_t q_begin, int64_t q_end) {
   constexpr int64_t kLine = 16;  // floats per 64-byte line
@@ -510,8 +516,9 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
         const RowTileFn tile = row_tile_for<Arch>(R, v);
         float* out = rows + (q0 - q_lo);
-        prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
         const bool direct = 2 * (q0 + int64_t{v} * L) <= job.y_w;  // whole vectors inside the row
+        if (!direct || min_i64(taps0, taps1) * job.cig < direct_store_prefetch_below)
+          prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
         for (int64_t blk = 0; blk < job.blocks; ++blk) {
           const float* wb = wg + blk * block_floats;
           float* first = out + blk * R * row_stride;
@@ -541,14 +548,15 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
         const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
         const RowTileFn tile = row_tile_for<Arch>(R, v);
         float* out = rows + pwi * phase_stride + (q0 - q_lo);
-        // Issued while the first phase's tiles compute, one tile's columns at a time.
-        if (pwi == 0) prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
         // One W phase of unit step (a conv, or a transposed conv of W stride 1): a tile of whole
         // vectors inside the row stores its sums with the epilogue applied straight into the
         // output rows, where they went through the scratch rows and the epilogue's pass over
         // them (~100 KB per item for wavenet_d64's 64 channels: out of L1). The last, partial
         // tile of a row still takes that way.
         const bool direct = job.w.out_step == 1 && q0 + int64_t{v} * L <= job.y_w;
+        // Issued while the first phase's tiles compute, one tile's columns at a time.
+        if (pwi == 0 && (!direct || taps * job.cig < direct_store_prefetch_below))
+          prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
         for (int64_t blk = 0; blk < job.blocks; ++blk) {
           const float* wb = wg + blk * block_floats;
           if (direct) {
