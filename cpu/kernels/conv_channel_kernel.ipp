@@ -16,33 +16,46 @@ namespace {
 /// w[w_off[t] + ci * V*L + v*L + l]: the accumulators stay in registers over every tap (storing
 /// and reloading them per tap cost ~5% on aspp_d12). `a` is either packed (a_stride = M) or the
 /// padded input itself (a_stride = its channel stride; InPlace).
+/// A tile of fewer than 8 accumulators (a segment's corner: dcgan_g2's 1-position tiles) cannot
+/// hide the FMA latency, so consecutive channels go to S separate sets, added at the end (a fixed
+/// order, like any other).
 template <class Arch, int M, int V, bool InPlace>
 void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const float* w, const int64_t* w_off,
                   int ntaps, int64_t cig, float* c) {
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
-  B acc[M][V];
-  for (int i = 0; i < M; ++i)
-    for (int v = 0; v < V; ++v) acc[i][v] = B(0.0f);
+  constexpr int S = M * V >= 8 ? 1 : M * V >= 4 ? 2 : 4;  // accumulator sets
+  B acc[S][M][V];
+  for (int k = 0; k < S; ++k)
+    for (int i = 0; i < M; ++i)
+      for (int v = 0; v < V; ++v) acc[k][i][v] = B(0.0f);
+  auto step = [&](B(&sums)[M][V], const float* at, const float* wt) {
+    // Reading the padded input in place (not a packed copy), each channel's values are a
+    // plane away and a dilated kernel's taps rows apart: more streams than the hardware
+    // prefetchers follow. Fetching 8 channels ahead: aspp_d12 1T 35.4-36.7 -> 34.7-34.8 ms
+    // (AVX2 44.7-46.2 -> 43.2-43.7), dcgan_g2 unchanged (its tiles are mostly packed).
+    if constexpr (InPlace) __builtin_prefetch(at + 8 * a_stride);
+    B wv[V];
+    for (int v = 0; v < V; ++v) wv[v] = B::load_unaligned(wt + v * L);
+    for (int i = 0; i < M; ++i) {
+      const B ab(at[i]);
+      for (int v = 0; v < V; ++v) sums[i][v] = xsimd::fma(ab, wv[v], sums[i][v]);
+    }
+  };
   for (int t = 0; t < ntaps; ++t) {
     const float* at = a + a_off[t];
     const float* wt = w + w_off[t];
-    for (int64_t ci = 0; ci < cig; ++ci, wt += V * L, at += a_stride) {
-      // Reading the padded input in place (not a packed copy), each channel's values are a
-      // plane away and a dilated kernel's taps rows apart: more streams than the hardware
-      // prefetchers follow. Fetching 8 channels ahead: aspp_d12 1T 35.4-36.7 -> 34.7-34.8 ms
-      // (AVX2 44.7-46.2 -> 43.2-43.7), dcgan_g2 unchanged (its tiles are mostly packed).
-      if constexpr (InPlace) __builtin_prefetch(at + 8 * a_stride);
-      B wv[V];
-      for (int v = 0; v < V; ++v) wv[v] = B::load_unaligned(wt + v * L);
-      for (int i = 0; i < M; ++i) {
-        const B ab(at[i]);
-        for (int v = 0; v < V; ++v) acc[i][v] = xsimd::fma(ab, wv[v], acc[i][v]);
-      }
-    }
+    int64_t ci = 0;
+    for (; ci + S <= cig; ci += S)
+      for (int k = 0; k < S; ++k, wt += V * L, at += a_stride) step(acc[k], at, wt);
+    for (; ci < cig; ++ci, wt += V * L, at += a_stride) step(acc[0], at, wt);
   }
   for (int i = 0; i < M; ++i)
-    for (int v = 0; v < V; ++v) acc[i][v].store_unaligned(c + (i * V + v) * L);
+    for (int v = 0; v < V; ++v) {
+      B sum = acc[0][i][v];
+      for (int k = 1; k < S; ++k) sum += acc[k][i][v];
+      sum.store_unaligned(c + (i * V + v) * L);
+    }
 }
 
 using ChannelTileFn = void (*)(const float*, const int64_t*, int64_t, const float*, const int64_t*, int, int64_t,
