@@ -345,8 +345,8 @@ class FastConvKernel final : public OpKernel {
     // input in place; a narrower one, tiles across its rows, packed. Packing cost more than
     // tiles of half the positions do: dcgan_g2's 7-wide segments (of 8x8 phases, 12-position
     // tiles) in place, 1.35-1.71 -> 1.29-1.35 ms at 1 thread, 0.76-0.92 -> 0.69-0.88 at 2 (5
-    // paired rounds).
-    auto in_rows = [&](int64_t cols) { return 2 * cols >= max_m; };
+    // paired rounds). A strided input (W step > 1) is packed either way: full tiles then.
+    auto in_rows = [&](int64_t cols) { return cols >= max_m || (pw.in_step == 1 && 2 * cols >= max_m); };
     // Phase pair outermost: a tile group never spans two phase pairs (their taps differ).
     for (int32_t a = 0; a < static_cast<int32_t>(ph.phases.size()); ++a)
       for (int32_t b = 0; b < static_cast<int32_t>(pw.phases.size()); ++b) {
