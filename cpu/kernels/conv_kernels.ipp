@@ -300,12 +300,6 @@ inline bool tap_valid(uint64_t mask, int32_t j, int32_t tap_begin) {
 /// each waiting on a read for ownership (frame_up's 17 MB output spent ~20% of its run in those
 /// stalls). Always inlined: GCC deems a function whose only effect is a prefetch pure and drops
 /// its calls.
-/// Tiles that store into the output themselves need it only where their sums are short (few
-/// taps x channels per output, so many lines written per FMA): the stores of a tile with longer
-/// sums drain while the next tile computes, and the prefetches then only cost instructions and
-/// L1 lines (without them, 5 paired rounds: unet_up 1.48-1.54 -> 1.46-1.50 ms, wavenet_d64 1.43-1.50
-/// -> 1.39-1.43; but frame_up, 64 per output, 3.71-3.87 -> 4.12-4.26 in 3 rounds).
-constexpr int64_t direct_store_prefetch_below = 96;  // taps x input channels per output
 [[gnu::always_inline]] inline void prefetch_output_span(const ConvJob& job, int64_t n, int64_t g, int64_t oh,
                                                         int64_t q_begin, int64_t q_end) {
   constexpr int64_t kLine = 16;  // floats per 64-byte line
@@ -318,6 +312,13 @@ constexpr int64_t direct_store_prefetch_below = 96;  // taps x input channels pe
     __builtin_prefetch(yrow + x_end - 1, 1, 3);  // the line the span's tail straddles into
   }
 }
+
+/// Tiles that store into the output themselves need prefetch_output_span only where their sums
+/// are short (few taps x channels per output, so many lines written per FMA): the stores of a
+/// tile with longer sums drain while the next tile computes, and the prefetches then only cost
+/// instructions and L1 lines (without them, 5 paired rounds: unet_up 1.48-1.54 -> 1.46-1.50 ms,
+/// wavenet_d64 1.43-1.50 -> 1.39-1.43; but frame_up, 64 per output, 3.71-3.87 -> 4.12-4.26).
+constexpr int64_t direct_store_prefetch_below = 96;  // taps x input channels per output
 
 /// The row kernel's input rows when it pads them itself (job.ring_rows > 0): a thread's items
 /// are consecutive output rows, which read overlapping input rows, so each padded row (all the
