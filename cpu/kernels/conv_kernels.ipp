@@ -295,6 +295,12 @@ inline bool tap_valid(uint64_t mask, int32_t j, int32_t tap_begin) {
   return bit >= 64 || ((mask >> bit) & 1u);
 }
 
+/// Part k of `total` split into `parts` near-equal whole parts (tiles of near-equal width, so no
+/// tile is left with few accumulators).
+inline int near_equal_part(int64_t total, int64_t parts, int64_t k) {
+  return static_cast<int>(total * (k + 1) / parts - total * k / parts);
+}
+
 /// Fetches for writing the output lines that phase positions [q_begin, q_end) of row oh land on,
 /// in every output channel of group g, so that the epilogue's stores hit the cache instead of
 /// each waiting on a read for ownership (frame_up's 17 MB output spent ~20% of its run in those
@@ -422,6 +428,10 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
   };
   const int64_t tap_floats = job.cig * R;
   const int64_t block_floats = job.kh * job.kw * tap_floats;
+  // Two stride-2 W phases of equal counts: stored together by paired tiles (see below).
+  const bool paired = job.wmerge == nullptr && job.w.out_step == 2 && job.w.num_phases == 2 &&
+                      job.w.phases[0].out_start == 0 && job.w.phases[1].out_start == 1 &&
+                      job.w.phases[0].count == job.w.phases[1].count;
   for (int64_t item = begin; item < end; ++item) {
     const int64_t chunk = item % job.row_chunks;
     int64_t rest = item / job.row_chunks;
@@ -466,7 +476,7 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
       const int64_t tiles = (vectors + max_mv - 1) / max_mv;
       const float* wm = job.wmerge + g * job.kh * job.merge_kh_floats;
       for (int64_t k = 0; k < tiles; ++k) {
-        const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
+        const int v = near_equal_part(vectors, tiles, k);
         merged_tile_for<Arch>(P, v)(job, x_tap, kh_t, hrows, q0, wm, xp_plane, rows + (q0 - q_lo), phase_stride);
         q0 += int64_t{v} * L;
       }
@@ -504,9 +514,6 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
     // reads them back from L1 and stores both with the epilogue, interleaved, into the output:
     // the phase rows of a whole item no longer make a round trip through the scratch (unet_up:
     // 64 KB an item, out of L1) and a pass of the epilogue over them.
-    const bool paired = job.wmerge == nullptr && job.w.out_step == 2 && job.w.num_phases == 2 &&
-                        job.w.phases[0].out_start == 0 && job.w.phases[1].out_start == 1 &&
-                        job.w.phases[0].count == job.w.phases[1].count;
     if (paired && q_lo < job.w.phases[0].count) {
       const int64_t q_hi = min_i64(job.w.phases[0].count, q_lo + cq);
       const int taps0 = phase_taps(0, 0);
@@ -514,7 +521,7 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
       const int64_t vectors = (q_hi - q_lo + L - 1) / L;
       const int64_t tiles = (vectors + max_v - 1) / max_v;
       for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
-        const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
+        const int v = near_equal_part(vectors, tiles, k);
         const RowTileFn tile = row_tile_for<Arch>(R, v);
         float* out = rows + (q0 - q_lo);
         const bool direct = 2 * (q0 + int64_t{v} * L) <= job.y_w;  // whole vectors inside the row
@@ -546,7 +553,7 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
       const int64_t vectors = (q_hi - q_lo + L - 1) / L;
       const int64_t tiles = (vectors + max_v - 1) / max_v;
       for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
-        const int v = static_cast<int>(vectors * (k + 1) / tiles - vectors * k / tiles);
+        const int v = near_equal_part(vectors, tiles, k);
         const RowTileFn tile = row_tile_for<Arch>(R, v);
         float* out = rows + pwi * phase_stride + (q0 - q_lo);
         // One W phase of unit step (a conv, or a transposed conv of W stride 1): a tile of whole
