@@ -26,8 +26,11 @@ void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const 
   constexpr int L = B::size;
   constexpr int S = M * V >= 8 ? 1 : M * V >= 4 ? 2 : 4;  // accumulator sets
   B acc[S][M][V];
+  UPCONV_UNROLL
   for (int k = 0; k < S; ++k)
+    UPCONV_UNROLL
     for (int i = 0; i < M; ++i)
+      UPCONV_UNROLL
       for (int v = 0; v < V; ++v) acc[k][i][v] = B(0.0f);
   auto step = [&](B(&sums)[M][V], const float* at, const float* wt) {
     // Reading the padded input in place (not a packed copy), each channel's values are a
@@ -36,9 +39,12 @@ void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const 
     // (AVX2 44.7-46.2 -> 43.2-43.7), dcgan_g2 unchanged (its tiles are mostly packed).
     if constexpr (InPlace) __builtin_prefetch(at + 8 * a_stride);
     B wv[V];
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) wv[v] = B::load_unaligned(wt + v * L);
+    UPCONV_UNROLL
     for (int i = 0; i < M; ++i) {
       const B ab(at[i]);
+      UPCONV_UNROLL
       for (int v = 0; v < V; ++v) sums[i][v] = xsimd::fma(ab, wv[v], sums[i][v]);
     }
   };
@@ -47,12 +53,16 @@ void channel_tile(const float* a, const int64_t* a_off, int64_t a_stride, const 
     const float* wt = w + w_off[t];
     int64_t ci = 0;
     for (; ci + S <= cig; ci += S)
+      UPCONV_UNROLL
       for (int k = 0; k < S; ++k, wt += V * L, at += a_stride) step(acc[k], at, wt);
     for (; ci < cig; ++ci, wt += V * L, at += a_stride) step(acc[0], at, wt);
   }
+  UPCONV_UNROLL
   for (int i = 0; i < M; ++i)
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) {
       B sum = acc[0][i][v];
+      UPCONV_UNROLL
       for (int k = 1; k < S; ++k) sum += acc[k][i][v];
       sum.store_unaligned(c + (i * V + v) * L);
     }

@@ -10,6 +10,13 @@
 
 #include <xsimd/xsimd.hpp>
 
+// Fully unrolls a loop over a tile's accumulators. GCC keeps an array of accumulators in
+// registers only where every access has a constant index by the time it scalarizes aggregates,
+// which is before its own complete unrolling of outer loops; otherwise the array lives on the
+// stack, with a store of each accumulator before and after the tile's loop and a load in its
+// epilogue (unrolled: unet_up 1.45 -> 1.38 ms, frame_up 3.63 -> 3.22, wavenet_d64 1.35 -> 1.30).
+#define UPCONV_UNROLL _Pragma("GCC unroll 16")
+
 namespace upconv::detail::cpu {
 namespace {
 

@@ -41,6 +41,65 @@ struct RowTileEpilogue {
   int64_t partner_stride = 0;
 };
 
+/// The epilogue of a row tile (see RowTileEpilogue) for one activation, the rows and vectors
+/// unrolled so that the sums stay in registers (see UPCONV_UNROLL).
+template <class Arch, int Kind, bool Paired, int S, int R, int V>
+[[gnu::always_inline]] inline void row_tile_store_kind(const xsimd::batch<float, Arch> (&acc)[S][R][V],
+                                                       const RowTileEpilogue& epi, float* out, int64_t out_stride) {
+  using B = xsimd::batch<float, Arch>;
+  constexpr int L = B::size;
+  UPCONV_UNROLL
+  for (int r = 0; r < R; ++r) {
+    if (r >= epi.rows) break;
+    const B bias(epi.bias[r]);
+    UPCONV_UNROLL
+    for (int v = 0; v < V; ++v) {
+      B sum = acc[0][r][v];
+      UPCONV_UNROLL
+      for (int k = 1; k < S; ++k) sum += acc[k][r][v];
+      sum = activate<Arch>(Kind, epi.alpha, sum + bias);
+      if constexpr (Paired) {
+        const B first = B::load_unaligned(epi.partner + r * epi.partner_stride + v * L);
+        store_interleaved2<Arch>(activate<Arch>(Kind, epi.alpha, first + bias), sum, out + r * out_stride + 2 * v * L);
+      } else {
+        sum.store_unaligned(out + r * out_stride + v * L);
+      }
+    }
+  }
+}
+
+/// The activations of many instructions, out of line: their temporaries would otherwise make
+/// the compiler keep the sums on the stack for every activation.
+template <class Arch, bool Paired, int S, int R, int V>
+[[gnu::noinline]] void row_tile_store_transcendental(const xsimd::batch<float, Arch> (&acc)[S][R][V],
+                                                     const RowTileEpilogue& epi, float* out, int64_t out_stride) {
+  if (epi.kind == act_sigmoid)
+    row_tile_store_kind<Arch, act_sigmoid, Paired>(acc, epi, out, out_stride);
+  else
+    row_tile_store_kind<Arch, act_tanh, Paired>(acc, epi, out, out_stride);
+}
+
+/// The epilogue of a row tile, the activation chosen once per tile (before, a switch per vector).
+template <class Arch, bool Paired, int S, int R, int V>
+[[gnu::always_inline]] inline void row_tile_store(const xsimd::batch<float, Arch> (&acc)[S][R][V],
+                                                  const RowTileEpilogue& epi, float* out, int64_t out_stride) {
+  switch (epi.kind) {
+    case act_none: return row_tile_store_kind<Arch, act_none, Paired>(acc, epi, out, out_stride);
+    case act_relu: return row_tile_store_kind<Arch, act_relu, Paired>(acc, epi, out, out_stride);
+    case act_leaky: return row_tile_store_kind<Arch, act_leaky, Paired>(acc, epi, out, out_stride);
+    default: {
+      xsimd::batch<float, Arch> copy[S][R][V];  // only this path has the sums in memory
+      UPCONV_UNROLL
+      for (int k = 0; k < S; ++k)
+        UPCONV_UNROLL
+        for (int r = 0; r < R; ++r)
+          UPCONV_UNROLL
+          for (int v = 0; v < V; ++v) copy[k][r][v] = acc[k][r][v];
+      return row_tile_store_transcendental<Arch, Paired>(copy, epi, out, out_stride);
+    }
+  }
+}
+
 template <class Arch, int R, int V>
 void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* w_off, int taps, int64_t cig,
               int64_t x_plane, float* out, int64_t out_stride, const RowTileEpilogue* epi) {
@@ -48,16 +107,21 @@ void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* 
   constexpr int L = B::size;
   constexpr int S = R <= 2 ? 2 : 1;  // accumulator sets
   B acc[S][R][V];
+  UPCONV_UNROLL
   for (int k = 0; k < S; ++k)
+    UPCONV_UNROLL
     for (int r = 0; r < R; ++r)
+      UPCONV_UNROLL
       for (int v = 0; v < V; ++v) acc[k][r][v] = B(0.0f);
   for (int t = 0; t < taps; ++t) {
     const float* xp = x[t] + q0;
     const float* wp = w + w_off[t];
     int64_t ci = 0;
     for (; ci + S <= cig; ci += S) {
+      UPCONV_UNROLL
       for (int k = 0; k < S; ++k, xp += x_plane, wp += R) {
         B xv[V];
+        UPCONV_UNROLL
         for (int v = 0; v < V; ++v) xv[v] = B::load_unaligned(xp + v * L);
         // The lines the next tile along the row reads from this channel row: with a tap row per
         // input channel and kernel row (frame_up: 32 rows) the hardware prefetchers do not
@@ -66,39 +130,41 @@ void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* 
         // slower with it.
         if constexpr (L == 16)
           for (int f = 0; f < V * L; f += 16) __builtin_prefetch(xp + V * L + f, 0, 3);  // per 64-byte line
+        UPCONV_UNROLL
         for (int r = 0; r < R; ++r) {
           const B wb(wp[r]);
+          UPCONV_UNROLL
           for (int v = 0; v < V; ++v) acc[k][r][v] = xsimd::fma(wb, xv[v], acc[k][r][v]);
         }
       }
     }
     for (; ci < cig; ++ci, xp += x_plane, wp += R) {
       B xv[V];
+      UPCONV_UNROLL
       for (int v = 0; v < V; ++v) xv[v] = B::load_unaligned(xp + v * L);
+      UPCONV_UNROLL
       for (int r = 0; r < R; ++r) {
         const B wb(wp[r]);
+        UPCONV_UNROLL
         for (int v = 0; v < V; ++v) acc[0][r][v] = xsimd::fma(wb, xv[v], acc[0][r][v]);
       }
     }
   }
-  for (int r = 0; r < (epi != nullptr ? epi->rows : R); ++r)
-    for (int v = 0; v < V; ++v) {
-      B sum = acc[0][r][v];
-      for (int k = 1; k < S; ++k) sum += acc[k][r][v];
-      if (epi == nullptr) {
+  if (epi == nullptr) {
+    UPCONV_UNROLL
+    for (int r = 0; r < R; ++r)
+      UPCONV_UNROLL
+      for (int v = 0; v < V; ++v) {
+        B sum = acc[0][r][v];
+        UPCONV_UNROLL
+        for (int k = 1; k < S; ++k) sum += acc[k][r][v];
         sum.store_unaligned(out + r * out_stride + v * L);
-        continue;
       }
-      const B bias(epi->bias[r]);
-      sum = activate<Arch>(epi->kind, epi->alpha, sum + bias);
-      if (epi->partner == nullptr) {
-        sum.store_unaligned(out + r * out_stride + v * L);
-      } else {
-        const B first = B::load_unaligned(epi->partner + r * epi->partner_stride + v * L);
-        store_interleaved2<Arch>(activate<Arch>(epi->kind, epi->alpha, first + bias), sum,
-                                 out + r * out_stride + 2 * v * L);
-      }
-    }
+  } else if (epi->partner == nullptr) {
+    row_tile_store<Arch, false>(acc, *epi, out, out_stride);
+  } else {
+    row_tile_store<Arch, true>(acc, *epi, out, out_stride);
+  }
 }
 
 using RowTileFn = void (*)(const float* const*, int64_t, const float*, const int64_t*, int, int64_t, int64_t, float*,
@@ -141,15 +207,18 @@ template <class Arch, int P, int V, unsigned M>
   constexpr int C = __builtin_popcount(M);
   for (int64_t ci = 0; ci < cig; ++ci, xp += x_plane, wp += C) {
     B xv[V];
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) {
       xv[v] = B::load_unaligned(xp + v * L);
       // Keep the vector in a register: otherwise the compiler folds the load into every FMA's
       // memory operand and the phases stop sharing it.
       if constexpr (C > 1) asm("" : "+v"(xv[v].data));
     }
+    UPCONV_UNROLL
     for (int p = 0; p < P; ++p) {
       if (!((M >> p) & 1u)) continue;
       const B wb(wp[bits_below(M, p)]);
+      UPCONV_UNROLL
       for (int v = 0; v < V; ++v) acc[p][v] = xsimd::fma(wb, xv[v], acc[p][v]);
     }
   }
@@ -171,7 +240,9 @@ void row_merged_tile(const ConvJob& job, const float* const* xrows, const int64_
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
   B acc[P][V];
+  UPCONV_UNROLL
   for (int p = 0; p < P; ++p)
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) acc[p][v] = B(0.0f);
   for (int r = 0; r < hrows; ++r) {
     const float* wk = wg + kh_t[r] * job.merge_kh_floats;
@@ -179,7 +250,9 @@ void row_merged_tile(const ConvJob& job, const float* const* xrows, const int64_
       merged_offset_for<Arch, P, V>(job.merge_mask[d], acc, xrows[r] + job.merge_off[d] + q0, wk + job.merge_base[d],
                                     job.cig, x_plane, std::make_integer_sequence<unsigned, (1u << P) - 1u>{});
   }
+  UPCONV_UNROLL
   for (int p = 0; p < P; ++p)
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) acc[p][v].store_unaligned(out + p * phase_stride + v * L);
 }
 
@@ -218,10 +291,12 @@ inline __m512 slide_in(__m512 cur, __m512 next) {
 /// The FMAs of window offset S: phase p's tap k sits at offset k, or k + 1 for p >= Late.
 template <int P, int V, int T, int Late, int S>
 [[gnu::always_inline]] inline void slide_offset(__m512 (&acc)[P][V], const __m512 (&win)[V + 1], const float* wp) {
+  UPCONV_UNROLL
   for (int p = 0; p < P; ++p) {
     const int k = S - (p < Late ? 0 : 1);
     if (k < 0 || k >= T) continue;
     const __m512 wb = _mm512_set1_ps(wp[p * T + k]);
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) acc[p][v] = _mm512_fmadd_ps(wb, slide_in<S>(win[v], win[v + 1]), acc[p][v]);
   }
 }
@@ -240,20 +315,25 @@ void row_slide_tile(const ConvJob& job, const float* const* xrows, const int64_t
                     const float* wg, int64_t x_plane, float* out, int64_t phase_stride) {
   constexpr int D = T + (Late < P ? 1 : 0);
   __m512 acc[P][V];
+  UPCONV_UNROLL
   for (int p = 0; p < P; ++p)
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) acc[p][v] = _mm512_setzero_ps();
   for (int r = 0; r < hrows; ++r) {
     const float* xp = xrows[r] + job.slide_off + q0;
     const float* wp = wg + kh_t[r] * job.slide_kh_floats;
     for (int64_t ci = 0; ci < job.cig; ++ci, xp += x_plane, wp += P * T) {
       __m512 win[V + 1];
+      UPCONV_UNROLL
       for (int v = 0; v <= V; ++v) win[v] = _mm512_loadu_ps(xp + 16 * v);
       [&]<int... S>(std::integer_sequence<int, S...>) {
         (slide_offset<P, V, T, Late, S>(acc, win, wp), ...);
       }(std::make_integer_sequence<int, D>{});
     }
   }
+  UPCONV_UNROLL
   for (int p = 0; p < P; ++p)
+    UPCONV_UNROLL
     for (int v = 0; v < V; ++v) _mm512_storeu_ps(out + p * phase_stride + v * 16, acc[p][v]);
 }
 
