@@ -589,73 +589,58 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
     };
 
     int64_t direct_end = q_lo;  // columns [q_lo, direct_end) stored by the tiles (see direct below)
-    // Two stride-2 W phases of equal counts (dcgan_g4, unet_up, frame_up): per tile and block,
-    // the first phase's sums go to the scratch rows, where the second phase's tile, right after,
-    // reads them back from L1 and stores both with the epilogue, interleaved, into the output:
-    // the phase rows of a whole item no longer make a round trip through the scratch (unet_up:
-    // 64 KB an item, out of L1) and a pass of the epilogue over them.
-    if (paired && q_lo < job.w.phases[0].count) {
-      const int64_t q_hi = min_i64(job.w.phases[0].count, q_lo + cq);
-      const int taps0 = phase_taps(0, 0);
-      const int taps1 = phase_taps(1, taps0);
-      const int64_t vectors = (q_hi - q_lo + L - 1) / L;
-      const int64_t tiles = (vectors + max_v - 1) / max_v;
-      for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
-        const int v = near_equal_part(vectors, tiles, k);
-        const RowTileFn tile = row_tile_for<Arch>(R, v);
-        float* out = rows + (q0 - q_lo);
-        const bool direct = 2 * (q0 + int64_t{v} * L) <= job.y_w;  // whole vectors inside the row
-        if (!direct || min_i64(taps0, taps1) * job.cig < direct_store_prefetch_below)
-          prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
-        for (int64_t blk = 0; blk < job.blocks; ++blk) {
-          const float* wb = wg + blk * block_floats;
-          float* first = out + blk * R * row_stride;
-          tile(x_tap, q0, wb, w_off, taps0, job.cig, xp_plane, first, row_stride, nullptr);
-          if (direct) {
-            const RowTileEpilogue epi = direct_epilogue(blk, first);
-            tile(x_tap + taps0, q0, wb, w_off + taps0, taps1, job.cig, xp_plane, output_row(blk) + 2 * q0,
-                 job.y_h * job.y_w, &epi);
-          } else {
-            tile(x_tap + taps0, q0, wb, w_off + taps0, taps1, job.cig, xp_plane, first + phase_stride, row_stride,
-                 nullptr);
-          }
-        }
-        if (direct) direct_end = q0 + int64_t{v} * L;
-        q0 += int64_t{v} * L;
-      }
-    }
-    for (int32_t pwi = 0; pwi < (job.wmerge != nullptr || paired ? 0 : job.w.num_phases); ++pwi) {
+    // The W phases one by one, or in pairs: two stride-2 phases of equal counts (dcgan_g4,
+    // unet_up, frame_up) run tile by tile together. Per tile and block, the first phase's sums
+    // go to the scratch rows, where the second phase's tile, right after, reads them back from
+    // L1 and stores both with the epilogue, interleaved, into the output: the phase rows of a
+    // whole item no longer make a round trip through the scratch (unet_up: 64 KB an item, out
+    // of L1) and a pass of the epilogue over them.
+    const int32_t group = paired ? 2 : 1;
+    for (int32_t pwi = 0; pwi < (job.wmerge != nullptr ? 0 : job.w.num_phases); pwi += group) {
       const AxisPhase& pw = job.w.phases[pwi];
       const int64_t q_hi = min_i64(pw.count, q_lo + cq);
       if (q_lo >= q_hi) continue;
-      const int taps = phase_taps(pwi, 0);
+      // The group's first phase's taps at x_tap, its last phase's (the same one if alone) at
+      // x_tap + last_at.
+      const int first_taps = phase_taps(pwi, 0);
+      const int last_at = paired ? first_taps : 0;
+      const int last_taps = paired ? phase_taps(pwi + 1, last_at) : first_taps;
       // Tiles of near-equal width (whole vectors), so no tile is left with few accumulators.
       const int64_t vectors = (q_hi - q_lo + L - 1) / L;
       const int64_t tiles = (vectors + max_v - 1) / max_v;
       for (int64_t k = 0, q0 = q_lo; k < tiles; ++k) {
         const int v = near_equal_part(vectors, tiles, k);
+        const int64_t q_end = q0 + int64_t{v} * L;
         const RowTileFn tile = row_tile_for<Arch>(R, v);
         float* out = rows + pwi * phase_stride + (q0 - q_lo);
-        // One W phase of unit step (a conv, or a transposed conv of W stride 1): a tile of whole
-        // vectors inside the row stores its sums with the epilogue applied straight into the
-        // output rows, where they went through the scratch rows and the epilogue's pass over
-        // them (~100 KB per item for wavenet_d64's 64 channels: out of L1). The last, partial
-        // tile of a row still takes that way.
-        const bool direct = job.w.out_step == 1 && q0 + int64_t{v} * L <= job.y_w;
+        // A tile of whole vectors inside the row, of one W phase of unit step (a conv, or a
+        // transposed conv of W stride 1) or of paired phases, stores its sums with the epilogue
+        // applied straight into the output rows, where they went through the scratch rows and
+        // the epilogue's pass over them (~100 KB per item for wavenet_d64's 64 channels: out of
+        // L1). The last, partial tile of a row still takes that way.
+        const bool direct = (paired || job.w.out_step == 1) && job.w.out_step * q_end <= job.y_w;
         // Issued while the first phase's tiles compute, one tile's columns at a time.
-        if (pwi == 0 && (!direct || taps * job.cig < direct_store_prefetch_below))
-          prefetch_output_span(job, n, g, oh, q0, q0 + int64_t{v} * L);
+        if (pwi == 0 && (!direct || min_i64(first_taps, last_taps) * job.cig < direct_store_prefetch_below))
+          prefetch_output_span(job, n, g, oh, q0, q_end);
         for (int64_t blk = 0; blk < job.blocks; ++blk) {
           const float* wb = wg + blk * block_floats;
+          float* sums = out + blk * R * row_stride;
+          const float* partner = nullptr;  // a pair's first phase's sums
+          if (paired) {
+            tile(x_tap, q0, wb, w_off, first_taps, job.cig, xp_plane, sums, row_stride, nullptr);
+            partner = sums;
+            sums += phase_stride;
+          }
           if (direct) {
-            const RowTileEpilogue epi = direct_epilogue(blk, nullptr);
-            tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, output_row(blk) + q0, job.y_h * job.y_w, &epi);
+            const RowTileEpilogue epi = direct_epilogue(blk, partner);
+            tile(x_tap + last_at, q0, wb, w_off + last_at, last_taps, job.cig, xp_plane,
+                 output_row(blk) + job.w.out_step * q0, job.y_h * job.y_w, &epi);
           } else {
-            tile(x_tap, q0, wb, w_off, taps, job.cig, xp_plane, out + blk * R * row_stride, row_stride, nullptr);
+            tile(x_tap + last_at, q0, wb, w_off + last_at, last_taps, job.cig, xp_plane, sums, row_stride, nullptr);
           }
         }
-        if (direct) direct_end = q0 + int64_t{v} * L;
-        q0 += int64_t{v} * L;
+        if (direct) direct_end = q_end;
+        q0 = q_end;
       }
     }
 
