@@ -123,13 +123,6 @@ void row_tile(const float* const* x, int64_t q0, const float* w, const int64_t* 
         B xv[V];
         UPCONV_UNROLL
         for (int v = 0; v < V; ++v) xv[v] = B::load_unaligned(xp + v * L);
-        // The lines the next tile along the row reads from this channel row: with a tap row per
-        // input channel and kernel row (frame_up: 32 rows) the hardware prefetchers do not
-        // keep up (AVX-512: frame_up 7.4 -> 6.8 ms, unet_up 2.9 -> 2.7, wavenet_d64 2.9 -> 2.6).
-        // Not with 256-bit vectors: their tiles take half the bytes per row and unet_up was 5%
-        // slower with it.
-        if constexpr (L == 16)
-          for (int f = 0; f < V * L; f += 16) __builtin_prefetch(xp + V * L + f, 0, 3);  // per 64-byte line
         UPCONV_UNROLL
         for (int r = 0; r < R; ++r) {
           const B wb(wp[r]);
