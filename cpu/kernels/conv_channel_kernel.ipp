@@ -235,11 +235,13 @@ void ConvChannelKernel::operator()(Arch, const ConvJob& job, int64_t begin, int6
         else
           for (int64_t f = 0; f < m * W; ++f) c_buf[f] = 0.0f;
         // Epilogue: bias + activation per channel vector, then the scatter to NCHW.
-        for (int i = 0; i < m; ++i)
-          for (int v = 0; v < V; ++v)
-            activate<Arch>(job.activation, job.alpha,
-                           B::load_unaligned(c_buf + i * W + v * L) + B::load_unaligned(bias + v * L))
-                .store_unaligned(c_buf + i * W + v * L);
+        with_activation(job.activation, [&](auto kind) {
+          for (int i = 0; i < m; ++i)
+            for (int v = 0; v < V; ++v)
+              activate<Arch>(decltype(kind)::value, job.alpha,
+                             B::load_unaligned(c_buf + i * W + v * L) + B::load_unaligned(bias + v * L))
+                  .store_unaligned(c_buf + i * W + v * L);
+        });
         for (int64_t c = 0; c < valid; ++c)
           for (int i = 0; i < m; ++i) yb[c * y_plane + tout[i]] = c_buf[i * W + c];
       }

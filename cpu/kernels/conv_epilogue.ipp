@@ -47,6 +47,25 @@ inline xsimd::batch<float, Arch> activate(int kind, float alpha, xsimd::batch<fl
   }
 }
 
+/// The activation kind as a type (a local one: see min_i64).
+template <int Kind>
+struct ActivationKind {
+  static constexpr int value = Kind;
+};
+
+/// fn(ActivationKind<kind>{}): the caller's loop is instantiated per activation, so its body has
+/// no branch on the kind, and this is the one place that maps a run-time kind to those.
+template <class Fn>
+inline void with_activation(int kind, const Fn& fn) {
+  switch (kind) {
+    case act_relu: return fn(ActivationKind<act_relu>{});
+    case act_leaky: return fn(ActivationKind<act_leaky>{});
+    case act_sigmoid: return fn(ActivationKind<act_sigmoid>{});
+    case act_tanh: return fn(ActivationKind<act_tanh>{});
+    default: return fn(ActivationKind<act_none>{});
+  }
+}
+
 /// dst[i] = act(src[i] + bias) for i < count; the activation is a template argument so the
 /// loop body has no branch.
 template <class Arch, int Kind>
@@ -61,13 +80,7 @@ inline void bias_activate_row_as(const float* src, float* dst, int64_t count, fl
 
 template <class Arch>
 inline void bias_activate_row(const float* src, float* dst, int64_t count, float bias, int kind, float alpha) {
-  switch (kind) {
-    case act_relu: return bias_activate_row_as<Arch, act_relu>(src, dst, count, bias, alpha);
-    case act_leaky: return bias_activate_row_as<Arch, act_leaky>(src, dst, count, bias, alpha);
-    case act_sigmoid: return bias_activate_row_as<Arch, act_sigmoid>(src, dst, count, bias, alpha);
-    case act_tanh: return bias_activate_row_as<Arch, act_tanh>(src, dst, count, bias, alpha);
-    default: return bias_activate_row_as<Arch, act_none>(src, dst, count, bias, alpha);
-  }
+  with_activation(kind, [&](auto k) { bias_activate_row_as<Arch, decltype(k)::value>(src, dst, count, bias, alpha); });
 }
 
 /// Lane order that makes xsimd 8.1's zip_lo/zip_hi (which interleave within each 128-bit lane,
@@ -129,13 +142,9 @@ inline void bias_activate_interleave2_as(const float* src0, const float* src1, f
 template <class Arch>
 inline void bias_activate_interleave2(const float* src0, const float* src1, float* dst, int64_t count, float bias,
                                       int kind, float alpha) {
-  switch (kind) {
-    case act_relu: return bias_activate_interleave2_as<Arch, act_relu>(src0, src1, dst, count, bias, alpha);
-    case act_leaky: return bias_activate_interleave2_as<Arch, act_leaky>(src0, src1, dst, count, bias, alpha);
-    case act_sigmoid: return bias_activate_interleave2_as<Arch, act_sigmoid>(src0, src1, dst, count, bias, alpha);
-    case act_tanh: return bias_activate_interleave2_as<Arch, act_tanh>(src0, src1, dst, count, bias, alpha);
-    default: return bias_activate_interleave2_as<Arch, act_none>(src0, src1, dst, count, bias, alpha);
-  }
+  with_activation(kind, [&](auto k) {
+    bias_activate_interleave2_as<Arch, decltype(k)::value>(src0, src1, dst, count, bias, alpha);
+  });
 }
 
 }  // namespace
