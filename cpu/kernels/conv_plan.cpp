@@ -517,6 +517,19 @@ class FastConvKernel final : public OpKernel {
     return ChannelScratch(job.kh * job.kw, job.cig, job.group_positions, job.block_width).total;
   }
 
+  // Rows of a few floats (dcgan_g2's 8) by fixed-size copies, which compile to vector moves in
+  // line, where a memcpy call per row cost more than its copying; longer rows by memcpy.
+  static void copy_floats(float* dst, const float* src, int64_t n) {
+    constexpr int64_t kChunk = 4, kShort = 32;
+    if (n > kShort) {
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+      return;
+    }
+    int64_t k = 0;
+    for (; k + kChunk <= n; k += kChunk) std::memcpy(dst + k, src + k, kChunk * sizeof(float));
+    for (; k < n; ++k) dst[k] = src[k];
+  }
+
   // Zero-padded copy of the input, readable input_slack_floats past its end, as NCHW or (for
   // the channel kernel) NHCW: there a tile's input over all its channels is c_in short rows
   // next to each other instead of c_in rows a plane apart, which keeps it in few pages and
@@ -551,7 +564,7 @@ class FastConvKernel final : public OpKernel {
         std::fill(row, row + left, 0.0f);
         std::fill(row + left + a.xd.w, row + wp, 0.0f);
       }
-      std::memcpy(row + left, a.x + ((i * c + ch) * a.xd.h + src_r) * a.xd.w, static_cast<size_t>(a.xd.w) * sizeof(float));
+      copy_floats(row + left, a.x + ((i * c + ch) * a.xd.h + src_r) * a.xd.w, a.xd.w);
     };
     pool_->parallel_for(a.xd.n * c, [&](int64_t b, int64_t e) {
       for (int64_t plane = b; plane < e; ++plane)
