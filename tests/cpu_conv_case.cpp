@@ -5,6 +5,7 @@
 #include <random>
 #include <sstream>
 
+#include "cpu/kernels/winograd_plan.hpp"
 #include "cpu/reference/reference.hpp"
 #include "runtime/thread_pool.hpp"
 
@@ -142,14 +143,16 @@ ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileK
 
 namespace {
 
-// Empty when got is within |got - ref| <= 1e-4 * (1 + |ref|) of ref, else the first mismatch.
+// Empty when got is within |got - ref| <= 1e-4 * (1 + |ref|) + kWinogradRounding * |x||w| of ref
+// (|x||w|: the sum of the absolute products of the output's terms, `magnitude`, where given),
+// else the first mismatch.
 std::string compare(const ConvCase& c, const std::vector<float>& got, const std::vector<float>& ref,
-                    const detail::Dims4& yd, const std::string& context) {
+                    const detail::Dims4& yd, const std::string& context, const std::vector<float>* magnitude = nullptr) {
   if (got.size() != ref.size()) return "run failed: " + c.describe() + context;
   for (size_t i = 0; i < ref.size(); ++i) {
     const float g = got[i], e = ref[i];
-    if (!(std::fabs(g - e) <= 1e-4f * (1.0f + std::fabs(e)))) {
-      const int64_t plane = yd.h * yd.w;
+    const double slack = magnitude ? kWinogradRounding * (*magnitude)[i] : 0.0;
+    if (!(std::fabs(g - e) <= 1e-4f * (1.0f + std::fabs(e)) + slack)) {      const int64_t plane = yd.h * yd.w;
       std::ostringstream s;
       s << c.describe() << context << ": at (n,c,h,w)=(" << static_cast<int64_t>(i) / (plane * yd.c) << ","
         << static_cast<int64_t>(i) / plane % yd.c << "," << static_cast<int64_t>(i) % plane / yd.w << ","
@@ -158,6 +161,24 @@ std::string compare(const ConvCase& c, const std::vector<float>& got, const std:
     }
   }
   return {};
+}
+
+// Per output, the sum over its terms of |x| |w| (and |bias|): the reference conv of the absolute
+// values, without activation (all of them are 1-Lipschitz or flatter for the alphas tested).
+std::vector<float> term_magnitudes(const ConvCase& c, const Data& data, const detail::Dims4& xd, const float* x,
+                                   const detail::Dims4& yd) {
+  auto absolute = [](const float* v, size_t n) {
+    std::vector<float> a(v, v + n);
+    for (float& f : a) f = std::fabs(f);
+    return a;
+  };
+  detail::ConvDesc d = c.desc();
+  d.activation = {};
+  const std::vector<float> ax = absolute(x, static_cast<size_t>(xd.count()));
+  const std::vector<float> aw = absolute(data.w.data(), data.w.size()), ab = absolute(data.b.data(), data.b.size());
+  std::vector<float> m(static_cast<size_t>(yd.count()));
+  ref::conv(d, ax.data(), xd, aw.data(), c.bias ? ab.data() : nullptr, m.data(), yd);
+  return m;
 }
 
 }  // namespace
@@ -172,7 +193,12 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
   std::ostringstream context;
   context << " isa=" << detail::cpu::isa_name(isa) << " tile=" << static_cast<int>(tile) << " threads=" << threads;
   if (got.wrote_past_end) return "wrote past the output's end: " + c.describe() + context.str();
-  return compare(c, got.y, ref, got.yd, context.str());
+  // Where the run may take the Winograd form, its rounding is allowed for.
+  const bool winograd = (tile == detail::cpu::ConvTileKind::winograd || tile == detail::cpu::ConvTileKind::automatic) &&
+                        detail::cpu::WinogradConv::supports(c.desc());
+  if (!winograd) return compare(c, got.y, ref, got.yd, context.str());
+  const std::vector<float> magnitude = term_magnitudes(c, data, c.input_dims(), data.x.data(), got.yd);
+  return compare(c, got.y, ref, got.yd, context.str(), &magnitude);
 }
 
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
@@ -196,7 +222,42 @@ std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa
     if (!kernel->run(args).ok()) got.clear();
     ref::conv(d, x.data(), args.xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), args.yd);
     packed_floats.push_back(detail::cpu::packed_weight_floats(*kernel));
-    const std::string err = compare(cw, got, ref, args.yd, " isa=" + std::string(detail::cpu::isa_name(isa)));
+    const std::vector<float> magnitude = term_magnitudes(c, data, args.xd, x.data(), args.yd);
+    const std::string err =
+        compare(cw, got, ref, args.yd, " isa=" + std::string(detail::cpu::isa_name(isa)),
+                detail::cpu::WinogradConv::supports(d) ? &magnitude : nullptr);
+    if (!err.empty()) return err;
+  }
+  return {};
+}
+
+std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa isa, int mh, int mw, int threads,
+                                             const std::vector<int64_t>& widths) {
+  const Data data = make_data(c);
+  const detail::ConvDesc d = c.desc();
+  if (!detail::cpu::WinogradConv::supports(d)) return "not a Winograd layer: " + c.describe();
+  auto pool = std::make_shared<detail::ThreadPool>(threads);
+  detail::cpu::WinogradConv conv(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool);
+  conv.pin_tile_sizes(mh, mw);
+  std::mt19937_64 rng(c.seed + 29);
+  for (size_t k = 0; k <= widths.size(); ++k) {
+    // The case's own input first, then inputs of each further width.
+    ConvCase cw = c;
+    if (k > 0) cw.w = widths[k - 1];
+    const std::vector<float> x = k == 0 ? data.x : random_values(rng, cw.input_dims().count());
+    std::ostringstream context;
+    context << " isa=" << detail::cpu::isa_name(isa) << " winograd tiles=" << mh << "x" << mw << " threads=" << threads
+            << " width=" << cw.w;
+    detail::OpArgs args;
+    args.x = x.data();
+    args.xd = cw.input_dims();
+    if (!cw.output_dims(args.yd)) return "empty output: " + cw.describe();
+    std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf("")), ref(got.size());
+    args.y = got.data();
+    conv.run(args);
+    ref::conv(d, x.data(), args.xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), args.yd);
+    const std::vector<float> magnitude = term_magnitudes(c, data, args.xd, x.data(), args.yd);
+    const std::string err = compare(cw, got, ref, args.yd, context.str(), &magnitude);
     if (!err.empty()) return err;
   }
   return {};

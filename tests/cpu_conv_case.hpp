@@ -42,10 +42,25 @@ struct ConvRun {
 /// Runs the optimised kernel, into an output followed by guard floats that it must leave alone.
 ConvRun run_fast(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile, int threads);
 
+/// What the Winograd form's rounding may add to the conv tolerance, as a fraction of the sum of
+/// the absolute products of an output's terms (sum |x| |w|): its transforms scale the terms up
+/// and down by up to ~2^5 before and after the channel sums (measured up to ~2e-5 with F(5, 3)
+/// on small cases, ~4e-7 on 300 input channels; the direct kernels ~1e-7). A wrong or missing term
+/// still shows: it moves an output by about sum |x| |w| / (c_in * taps), far more than this for
+/// every case the tests run.
+constexpr double kWinogradRounding = 3e-5;
+
 /// Compares the optimised kernel with the reference: empty string when within
-/// |got - ref| <= 1e-4 * (1 + |ref|), else a message naming the first mismatch.
+/// |got - ref| <= 1e-4 * (1 + |ref|) (+ kWinogradRounding * sum |x| |w| where the run may take the
+/// Winograd form), else a message naming the first mismatch.
 std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile,
                                     int threads = 1);
+
+/// Runs one cpu::WinogradConv (c must be a layer it supports) with tile sizes pinned to mh x mw on
+/// the case's input, then on inputs of each of `widths`, and compares each with the reference as
+/// check_against_reference does.
+std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa isa, int mh, int mw, int threads = 1,
+                                             const std::vector<int64_t>& widths = {});
 
 /// Runs one automatic-choice kernel (weights of `c`) on inputs of each width in turn, each
 /// compared with the reference. Returns an error message or empty; `packed_floats` gets the

@@ -22,7 +22,7 @@ using detail::cpu::Isa;
 
 const char* tile_name(ConvTileKind t) {
   return t == ConvTileKind::rows ? "rows" : t == ConvTileKind::channels ? "channels"
-       : t == ConvTileKind::depthwise ? "depthwise" : "auto";
+       : t == ConvTileKind::depthwise ? "depthwise" : t == ConvTileKind::winograd ? "winograd" : "auto";
 }
 
 class CpuConvKernels : public ::testing::TestWithParam<std::tuple<Isa, ConvTileKind>> {
@@ -529,10 +529,31 @@ TEST(CpuBackend, EnvironmentForcesALowerIsa) {
   EXPECT_EQ(y.storage(), (std::vector<float>{1, 3, 2, 4, 10, 6, 3, 7, 4}));
 }
 
+// A stride-1 3x3 conv of 64 channels takes the Winograd form by itself (its rounding differs from
+// both direct kernels', within the tolerance), and UPCONV_CPU_WINOGRAD=0 keeps it on a direct one.
+TEST(CpuConvKernelWinograd, ChosenForWideThreeByThreeUnlessTheEnvironmentSaysNo) {
+  if (detail::cpu::available_isas().empty()) GTEST_SKIP() << "no x86 SIMD kernels";
+  ConvCase c = cv(64, 64, 24, 24, 3, 1, 1, 1);
+  c.bias = true;
+  const Isa isa = detail::cpu::available_isas().front();
+  ::unsetenv("UPCONV_CPU_WINOGRAD");
+  const ConvRun chosen = run_fast(c, isa, ConvTileKind::automatic, 1);
+  const std::string err = check_against_reference(c, isa, ConvTileKind::automatic);
+  EXPECT_TRUE(err.empty()) << err;
+  ::setenv("UPCONV_CPU_WINOGRAD", "0", 1);
+  const ConvRun direct = run_fast(c, isa, ConvTileKind::automatic, 1);
+  ::unsetenv("UPCONV_CPU_WINOGRAD");
+  const ConvRun rows = run_fast(c, isa, ConvTileKind::rows, 1), channels = run_fast(c, isa, ConvTileKind::channels, 1);
+  EXPECT_TRUE(direct.y == rows.y || direct.y == channels.y);
+  EXPECT_NE(chosen.y, rows.y);
+  EXPECT_NE(chosen.y, channels.y);
+}
+
 std::vector<std::tuple<Isa, ConvTileKind>> params() {
   std::vector<std::tuple<Isa, ConvTileKind>> p;
   for (Isa isa : detail::cpu::available_isas())
-    for (ConvTileKind t : {ConvTileKind::automatic, ConvTileKind::rows, ConvTileKind::channels, ConvTileKind::depthwise})
+    for (ConvTileKind t : {ConvTileKind::automatic, ConvTileKind::rows, ConvTileKind::channels, ConvTileKind::depthwise,
+                           ConvTileKind::winograd})
       p.emplace_back(isa, t);
   return p;
 }

@@ -5,6 +5,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "cpu/kernels/conv_job.hpp"
+#include "cpu/kernels/winograd_job.hpp"
 
 namespace upconv::detail::cpu {
 
@@ -12,7 +13,12 @@ namespace upconv::detail::cpu {
 #define UPCONV_CONV_KERNEL_EXTERN(ARCH)                                                              \
   extern template void ConvRowKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
   extern template void ConvChannelKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
-  extern template void ConvDepthwiseKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const;
+  extern template void ConvDepthwiseKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
+  extern template void WinogradToChannelLastKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \
+  extern template void WinogradFromChannelLastKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \
+  extern template void WinogradInputKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \
+  extern template void WinogradProductKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \
+  extern template void WinogradOutputKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const;
 UPCONV_CONV_KERNEL_EXTERN(xsimd::sse4_1)
 UPCONV_CONV_KERNEL_EXTERN(xsimd::fma3<xsimd::avx2>)
 UPCONV_CONV_KERNEL_EXTERN(xsimd::avx512f)

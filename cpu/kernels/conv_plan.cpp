@@ -5,32 +5,17 @@
 #include <cstring>
 #include <mutex>
 #include <numeric>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "cpu/kernels/aligned_floats.hpp"
 #include "cpu/kernels/conv_dispatch.hpp"
 #include "cpu/kernels/conv_geometry.hpp"
+#include "cpu/kernels/winograd_plan.hpp"
 
 namespace upconv::detail::cpu {
 namespace {
-
-/// 64-byte aligned float storage (weights and scratch are read by full-width vector loads).
-class AlignedFloats {
- public:
-  AlignedFloats() = default;
-  explicit AlignedFloats(int64_t count, bool zero = true)
-      : data_(static_cast<float*>(std::aligned_alloc(64, bytes(count)))) {
-    if (zero) std::memset(data_.get(), 0, bytes(count));
-  }
-  float* get() const noexcept { return data_.get(); }
-
- private:
-  static size_t bytes(int64_t count) { return (static_cast<size_t>(std::max<int64_t>(count, 1)) * 4 + 63) / 64 * 64; }
-  struct Free {
-    void operator()(float* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<float, Free> data_;
-};
 
 /// Weights as [group][block][kh][kw][cig][width] (zero past cog) and bias as [group][block][width].
 /// An empty one (no storage) is a layout not packed yet.
@@ -93,6 +78,13 @@ PackedWeights repack_weights(const ConvDesc& d, const PackedWeights& src, int64_
       [&](int64_t g, int64_t co) { return src.b.get()[(g * src.blocks + co / src.width) * src.width + co % src.width]; });
 }
 
+// UPCONV_CPU_WINOGRAD=0 keeps stride-1 convs on the direct kernels (their rounding, not the
+// Winograd transforms'); read when a kernel is created.
+bool winograd_allowed() {
+  const char* v = std::getenv("UPCONV_CPU_WINOGRAD");
+  return v == nullptr || std::string_view(v) != "0";
+}
+
 int64_t row_block_rows(int64_t cog) {
   for (int64_t r : {1, 2, 4}) if (cog <= r) return r;
   return 8;
@@ -114,6 +106,9 @@ class FastConvKernel final : public OpKernel {
     // along W always takes the channel kernel, anything else usually the row kernel.
     PackedWeights& first = (!d.transposed && d.stride_w > 1) ? channels_ : rows_;
     first = pack_weights(d, weight, bias, first.width);
+    const bool direct_forced = tile == ConvTileKind::rows || tile == ConvTileKind::channels;
+    if (!direct_forced && winograd_allowed() && WinogradConv::supports(d))
+      winograd_ = std::make_unique<WinogradConv>(d, weight, bias, isa_, pool_);
   }
 
   // Weights and bias per block: blocks x width lanes x (kh * kw * cig taps + 1 bias), per group.
@@ -130,6 +125,10 @@ class FastConvKernel final : public OpKernel {
     const Axes& axes = axes_for(a);
     const AxisPlan& ph = axes.h;
     const AxisPlan& pw = axes.w;
+    if (use_winograd(a, ph, pw)) {
+      winograd_->run(a);
+      return {};
+    }
     const bool depthwise = use_depthwise(pw);
     const bool channels = !depthwise && use_channel_tiles(ph, pw);
 
@@ -304,6 +303,18 @@ class FastConvKernel final : public OpKernel {
     if (tile_ == ConvTileKind::rows || tile_ == ConvTileKind::channels) return false;
     return desc_.c_in_per_group() == 1 && desc_.c_out_per_group() == 1 && pw.in_step == 1 &&
            desc_.kh * desc_.kw <= 64;
+  }
+
+  // Where the Winograd form's estimated cost (see WinogradConv::cost) is below the direct
+  // kernels' multiply-adds on valid taps by a margin.
+  bool use_winograd(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) {
+    if (!winograd_) return false;
+    if (tile_ == ConvTileKind::winograd) return true;
+    constexpr double kMargin = 1.15;
+    const ConvDesc& d = desc_;
+    const double direct = static_cast<double>(a.yd.h * a.yd.w * d.c_in * d.c_out * d.kh * d.kw) *
+                          ph.valid_tap_fraction() * pw.valid_tap_fraction();
+    return direct > kMargin * winograd_->cost(a.xd, a.yd);
   }
 
   int max_positions() const {
@@ -647,6 +658,7 @@ class FastConvKernel final : public OpKernel {
   std::shared_ptr<ThreadPool> pool_;
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
+  std::unique_ptr<WinogradConv> winograd_;  // where it supports the layer
   std::vector<float> wmerge_;  // merged-phase weights of the current geometry (see plan_merged_phases)
   std::vector<float> wslide_;  // and their sliding-window form (see plan_sliding_window)
   // Which of those tables the current geometry (axes_) has; unknown until its first row-kernel

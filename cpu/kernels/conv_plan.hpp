@@ -14,7 +14,9 @@ namespace upconv::detail::cpu {
 
 /// Which kernel a run uses (tests force each one; `automatic` picks per run). `depthwise` applies
 /// to depthwise layers only (others then pick automatically); automatic picks it for them.
-enum class ConvTileKind { automatic, rows, channels, depthwise };
+/// `winograd` applies where WinogradConv::supports the layer (others pick automatically);
+/// automatic picks it where its estimated work is well below the direct kernels'.
+enum class ConvTileKind { automatic, rows, channels, depthwise, winograd };
 
 /// `isa` must be available (see isa.hpp). `pool` must outlive the kernel.
 std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,

@@ -1,0 +1,146 @@
+// The Winograd form of the CPU conv (cpu/kernels/winograd_*): its transform matrices against the
+// correlation they stand for, and the whole conv with every tile size it may pick, on every ISA
+// the machine has, against the scalar reference (within the conv tolerance plus the transforms'
+// rounding, see kWinogradRounding).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/kernels/winograd_matrices.hpp"
+#include "cpu/kernels/winograd_plan.hpp"
+#include "cpu_conv_case.hpp"
+
+namespace upconv::testing {
+namespace {
+
+using detail::cpu::Isa;
+using detail::cpu::WinogradConv;
+
+// y = AT [(G g) . (BT d)] is the correlation y_i = sum_k g_k d_{i+k}, for every F(m, r) used.
+TEST(WinogradMatrices, ComputeTheCorrelation) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int r = 1; r <= detail::cpu::winograd_max_alpha; ++r)
+    for (int m = 1; m + r - 1 <= detail::cpu::winograd_max_alpha; ++m) {
+      const detail::cpu::WinogradMatrices f = detail::cpu::winograd_matrices(m, r);
+      const int a = f.alpha;
+      ASSERT_EQ(a, m + r - 1);
+      for (int trial = 0; trial < 4; ++trial) {
+        std::vector<double> g(static_cast<size_t>(r)), d(static_cast<size_t>(a));
+        for (double& v : g) v = u(rng);
+        for (double& v : d) v = u(rng);
+        std::vector<double> prod(static_cast<size_t>(a));
+        for (int e = 0; e < a; ++e) {
+          double gg = 0, dd = 0;
+          for (int k = 0; k < r; ++k) gg += f.g[e * r + k] * g[k];
+          for (int j = 0; j < a; ++j) dd += f.bt[e * a + j] * d[j];
+          prod[e] = gg * dd;
+        }
+        for (int i = 0; i < m; ++i) {
+          double y = 0, want = 0;
+          for (int e = 0; e < a; ++e) y += f.at[i * a + e] * prod[e];
+          for (int k = 0; k < r; ++k) want += g[k] * d[i + k];
+          EXPECT_NEAR(y, want, 1e-12) << "F(" << m << ", " << r << ") output " << i;
+        }
+      }
+    }
+}
+
+// One output per tile is the plain dot product: no transform, nothing rounded on the way.
+TEST(WinogradMatrices, OneOutputIsTheIdentityForm) {
+  const detail::cpu::WinogradMatrices f = detail::cpu::winograd_matrices(1, 3);
+  EXPECT_EQ(f.at, (std::vector<double>{1, 1, 1}));
+  EXPECT_EQ(f.bt, (std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0, 1}));
+}
+
+ConvCase conv_case(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t kh, int64_t kw) {
+  ConvCase c;
+  c.transposed = false;
+  c.c_in = c_in;
+  c.c_out = c_out;
+  c.h = h;
+  c.w = w;
+  c.kh = kh;
+  c.kw = kw;
+  return c;
+}
+
+std::vector<ConvCase> cases() {
+  std::vector<ConvCase> v;
+  ConvCase aspp = conv_case(20, 35, 13, 17, 3, 3);  // aspp_d12 in small: dilated, padded by the dilation
+  aspp.dh = aspp.dw = 3;
+  aspp.pt = aspp.pl = aspp.pb = aspp.pr = 3;
+  aspp.bias = true;
+  aspp.act = Activation::relu;
+  v.push_back(aspp);
+  ConvCase lopsided = conv_case(7, 9, 9, 11, 3, 2);  // asymmetric padding, dilation on H only
+  lopsided.dh = 2;
+  lopsided.pt = 2, lopsided.pl = 0, lopsided.pb = 1, lopsided.pr = 1;
+  lopsided.act = Activation::leaky_relu;
+  v.push_back(lopsided);
+  ConvCase wave = conv_case(16, 17, 1, 70, 1, 2);  // wavenet_d64 in small: 1-D, dilated, no padding
+  wave.dw = 4;
+  wave.n = 2;
+  wave.act = Activation::tanh;
+  v.push_back(wave);
+  ConvCase wide = conv_case(5, 3, 12, 10, 5, 4);  // largest kernels; channels below a vector
+  wide.pt = wide.pb = 1;
+  wide.bias = true;
+  wide.act = Activation::sigmoid;
+  v.push_back(wide);
+  ConvCase tiny = conv_case(33, 40, 2, 3, 3, 3);  // input smaller than the kernel, padded
+  tiny.pt = tiny.pl = tiny.pb = tiny.pr = 1;
+  v.push_back(tiny);
+  return v;
+}
+
+// Every tile size of every case on every ISA, on 1 and 3 threads (identical outputs).
+TEST(WinogradConv, EveryTileSizeMatchesTheReference) {
+  uint64_t seed = 300;
+  for (ConvCase c : cases()) {
+    ASSERT_TRUE(WinogradConv::supports(c.desc())) << c.describe();
+    c.seed = seed++;
+    for (Isa isa : detail::cpu::available_isas())
+      for (int mh = 1; mh <= WinogradConv::max_tile_size(c.kh); ++mh)
+        for (int mw = 1; mw <= WinogradConv::max_tile_size(c.kw); ++mw)
+          for (int threads : {1, 3}) {
+            const std::string err = check_winograd_against_reference(c, isa, mh, mw, threads);
+            EXPECT_TRUE(err.empty()) << err;
+          }
+  }
+}
+
+// One kernel over inputs of other widths, wider and narrower: its buffers and the position its
+// padding taps read (past the channel-last input's end) follow each input.
+TEST(WinogradConv, InputsOfOtherWidthsAfterEachOther) {
+  ConvCase c = cases()[0];
+  c.seed = 400;
+  for (Isa isa : detail::cpu::available_isas()) {
+    const std::string err = check_winograd_against_reference(c, isa, 3, 3, 2, {30, 5, 17, 2});
+    EXPECT_TRUE(err.empty()) << err;
+  }
+}
+
+TEST(WinogradConv, SupportsOnlyStrideOneUngroupedConv) {
+  ConvCase c = conv_case(8, 8, 8, 8, 3, 3);
+  EXPECT_TRUE(WinogradConv::supports(c.desc()));
+  ConvCase strided = c;
+  strided.sw = 2;
+  EXPECT_FALSE(WinogradConv::supports(strided.desc()));
+  ConvCase grouped = c;
+  grouped.groups = 2;
+  EXPECT_FALSE(WinogradConv::supports(grouped.desc()));
+  ConvCase transposed = c;
+  transposed.transposed = true;
+  EXPECT_FALSE(WinogradConv::supports(transposed.desc()));
+  ConvCase pointwise = conv_case(8, 8, 8, 8, 1, 1);
+  EXPECT_FALSE(WinogradConv::supports(pointwise.desc()));
+  ConvCase long_kernel = conv_case(8, 8, 8, 8, 1, detail::cpu::winograd_max_alpha + 1);
+  EXPECT_FALSE(WinogradConv::supports(long_kernel.desc()));
+}
+
+}  // namespace
+}  // namespace upconv::testing
