@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -254,7 +255,11 @@ std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa
     if (!cw.output_dims(args.yd)) return "empty output: " + cw.describe();
     std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf("")), ref(got.size());
     args.y = got.data();
-    conv.run(args);
+    const detail::cpu::AxisPlan ph = detail::cpu::make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, args.xd.h, args.yd.h);
+    const detail::cpu::AxisPlan pw = detail::cpu::make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, args.xd.w, args.yd.w);
+    if (!(conv.cost(ph, pw, args.xd, args.yd) < std::numeric_limits<double>::infinity()))
+      return "no Winograd form for this geometry: " + cw.describe() + context.str();
+    conv.run(args, ph, pw);
     ref::conv(d, x.data(), args.xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), args.yd);
     const std::vector<float> magnitude = term_magnitudes(c, data, args.xd, x.data(), args.yd);
     const std::string err = compare(cw, got, ref, args.yd, context.str(), &magnitude);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,6 +95,26 @@ std::vector<ConvCase> cases() {
   ConvCase tiny = conv_case(33, 40, 2, 3, 3, 3);  // input smaller than the kernel, padded
   tiny.pt = tiny.pl = tiny.pb = tiny.pr = 1;
   v.push_back(tiny);
+  ConvCase dcgan = conv_case(20, 35, 5, 6, 4, 4);  // dcgan's conv_transpose: four 2x2 phases
+  dcgan.transposed = true;
+  dcgan.sh = dcgan.sw = 2;
+  dcgan.pt = dcgan.pl = dcgan.pb = dcgan.pr = 1;
+  dcgan.bias = true;
+  dcgan.act = Activation::relu;
+  v.push_back(dcgan);
+  ConvCase uneven = conv_case(6, 18, 4, 5, 3, 5);  // phases of 2 and 1 taps (H), 2, 2 and 1 (W)
+  uneven.transposed = true;
+  uneven.sh = 2, uneven.sw = 3;
+  uneven.pt = 1, uneven.pb = 0, uneven.pl = 2, uneven.pr = 1;
+  uneven.oph = 1, uneven.opw = 2;
+  v.push_back(uneven);
+  ConvCase spaced = conv_case(9, 10, 4, 4, 3, 3);  // dilated conv_transpose: taps 3 apart in a phase
+  spaced.transposed = true;
+  spaced.sh = spaced.sw = 2;
+  spaced.dh = spaced.dw = 3;
+  spaced.pt = spaced.pl = spaced.pb = spaced.pr = 2;
+  spaced.act = Activation::tanh;
+  v.push_back(spaced);
   return v;
 }
 
@@ -124,22 +145,43 @@ TEST(WinogradConv, InputsOfOtherWidthsAfterEachOther) {
   }
 }
 
-TEST(WinogradConv, SupportsOnlyStrideOneUngroupedConv) {
+double cost_of(const ConvCase& c) {
+  const detail::ConvDesc d = c.desc();
+  detail::Dims4 yd;
+  EXPECT_TRUE(c.output_dims(yd)) << c.describe();
+  const detail::cpu::AxisPlan ph = detail::cpu::make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, c.h, yd.h);
+  const detail::cpu::AxisPlan pw = detail::cpu::make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, c.w, yd.w);
+  const std::vector<float> w(static_cast<size_t>(d.weight_count()), 1.0f);
+  WinogradConv conv(d, w.data(), nullptr, detail::cpu::available_isas().front(), std::make_shared<detail::ThreadPool>(1));
+  return conv.cost(ph, pw, c.input_dims(), yd);
+}
+
+// Which layers it takes: one group, a conv of stride 1 or a conv_transpose, whose phases each have
+// evenly spaced taps, at most winograd_max_alpha per axis.
+TEST(WinogradConv, LayersItTakes) {
+  if (detail::cpu::available_isas().empty()) GTEST_SKIP() << "no x86 SIMD kernels";
+  constexpr double kNone = std::numeric_limits<double>::infinity();
   ConvCase c = conv_case(8, 8, 8, 8, 3, 3);
   EXPECT_TRUE(WinogradConv::supports(c.desc()));
+  EXPECT_LT(cost_of(c), kNone);
   ConvCase strided = c;
   strided.sw = 2;
   EXPECT_FALSE(WinogradConv::supports(strided.desc()));
   ConvCase grouped = c;
   grouped.groups = 2;
   EXPECT_FALSE(WinogradConv::supports(grouped.desc()));
-  ConvCase transposed = c;
-  transposed.transposed = true;
-  EXPECT_FALSE(WinogradConv::supports(transposed.desc()));
   ConvCase pointwise = conv_case(8, 8, 8, 8, 1, 1);
   EXPECT_FALSE(WinogradConv::supports(pointwise.desc()));
+  ConvCase transposed = c;
+  transposed.transposed = true;
+  transposed.sh = transposed.sw = 2;
+  EXPECT_TRUE(WinogradConv::supports(transposed.desc()));
+  EXPECT_LT(cost_of(transposed), kNone);
   ConvCase long_kernel = conv_case(8, 8, 8, 8, 1, detail::cpu::winograd_max_alpha + 1);
-  EXPECT_FALSE(WinogradConv::supports(long_kernel.desc()));
+  EXPECT_EQ(cost_of(long_kernel), kNone);
+  ConvCase empty_phase = transposed;  // stride 2, dilation 2: odd phases have no taps
+  empty_phase.dh = empty_phase.dw = 2;
+  EXPECT_EQ(cost_of(empty_phase), kNone);
 }
 
 }  // namespace

@@ -12,10 +12,12 @@ namespace upconv::detail::cpu {
 /// conv tolerance (see winograd_points).
 constexpr int winograd_max_alpha = 5;
 
-/// A tile is mh x mw outputs spaced by the dilation: rows origin_h[th] + dil_h * i (i < mh),
-/// columns origin_w[tw] + dil_w * j (j < mw); it reads ah x aw inputs spaced the same way from
-/// padded row origin_h[th], column origin_w[tw]. Tile index t = th * tiles_w + tw; transform
-/// element e = i * aw + j.
+/// One stride phase of the layer, a correlation (see winograd_plan.hpp). Its outputs form a
+/// q_h x q_w grid, phase position (qy, qx) being output (out_start_h + qy * out_step_h,
+/// out_start_w + qx * out_step_w). A tile is mh x mw of them spaced by the taps' spacing: rows
+/// origin_h[th] + dil_h * i (i < mh), columns origin_w[tw] + dil_w * j (j < mw); it reads ah x aw
+/// inputs spaced the same way from input row origin_h[th] - pad_top, column origin_w[tw] -
+/// pad_left. Tile index t = th * tiles_w + tw; transform element e = i * aw + j.
 struct WinogradJob {
   int32_t mh = 1, mw = 1, ah = 1, aw = 1;
   const float* bt_h = nullptr;  // [ah][ah] input transform rows (element, input)
@@ -41,6 +43,8 @@ struct WinogradJob {
   float* yt = nullptr;  // the image's output channel-last, [y_h][y_w][cop]
   float* y = nullptr;   // the image's output [c_out][y_h][y_w]
   int64_t y_h = 0, y_w = 0;
+  int64_t q_h = 0, q_w = 0;  // the phase's outputs per axis
+  int64_t out_start_h = 0, out_step_h = 1, out_start_w = 0, out_step_w = 1;
   int64_t tiles() const { return tiles_h * tiles_w; }
 };
 

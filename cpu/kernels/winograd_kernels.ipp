@@ -121,13 +121,13 @@ void winograd_output_tiles(const WinogradJob& job, int64_t begin, int64_t end) {
   for (int64_t t = begin; t < end; ++t) {
     const int64_t th = t / job.tiles_w, tw = t % job.tiles_w;
     const int64_t oy = job.origin_h[th], ox = job.origin_w[tw];
-    // The tile's outputs inside the output (a prefix on each axis: they only grow).
+    // The tile's outputs inside the phase (a prefix on each axis: they only grow).
     int rows = 0, cols = 0;
-    while (rows < job.mh && oy + job.dil_h * rows < job.y_h) ++rows;
-    while (cols < job.mw && ox + job.dil_w * cols < job.y_w) ++cols;
+    while (rows < job.mh && oy + job.dil_h * rows < job.q_h) ++rows;
+    while (cols < job.mw && ox + job.dil_w * cols < job.q_w) ++cols;
     const float* src = job.prod + t * cop;
-    float* dst = job.yt + (oy * job.y_w + ox) * cop;
-    const int64_t row_step = job.dil_h * job.y_w * cop, col_step = job.dil_w * cop;
+    float* dst = job.yt + ((job.out_start_h + oy * job.out_step_h) * job.y_w + job.out_start_w + ox * job.out_step_w) * cop;
+    const int64_t row_step = job.dil_h * job.out_step_h * job.y_w * cop, col_step = job.dil_w * job.out_step_w * cop;
     for (int64_t co = 0; co < cop; co += L) {
       B s[AH][AW];
       UPCONV_UNROLL

@@ -1,6 +1,7 @@
 #include "cpu/kernels/winograd_plan.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "cpu/kernels/conv_dispatch.hpp"
 #include "cpu/kernels/winograd_job.hpp"
@@ -20,6 +21,12 @@ std::vector<int64_t> tile_origins(int64_t len, int64_t dil, int m) {
 
 std::vector<float> to_floats(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
 
+// The tile sizes the cost model may take on its own: those whose rounding stays within about
+// 2x the direct kernels' (winograd_points): one output (the plain dot product), up to 4 inputs
+// per axis, and F(3, 3) on 5. F(4, 2), also on 5, measured 4.3x (1.3e-4 against 3.0e-5 on 512
+// channels x 2x2 taps).
+bool accurate_enough(int m, int64_t taps) { return m == 1 || m + taps - 1 <= 4 || (m == 3 && taps == 3); }
+
 // Costs in multiply-adds of the products (which run at about the direct kernels' speed), per
 // float of each pass, measured on aspp_d12 at 1 thread (Zen 5; F(3x3, 3x3), 576 tiles of 25
 // elements x 256 channels: products 9.3 ms, 101 G multiply-adds/s; input transform 1.03 ms,
@@ -29,8 +36,7 @@ constexpr double kInputTransform = 28, kOutputTransform = 20, kToChannelLast = 4
 }  // namespace
 
 bool WinogradConv::supports(const ConvDesc& d) {
-  return !d.transposed && d.groups == 1 && d.stride_h == 1 && d.stride_w == 1 && d.kh * d.kw > 1 &&
-         d.kh <= winograd_max_alpha && d.kw <= winograd_max_alpha;
+  return d.groups == 1 && (d.transposed || (d.stride_h == 1 && d.stride_w == 1)) && d.kh * d.kw > 1;
 }
 
 WinogradConv::WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa,
@@ -41,128 +47,183 @@ WinogradConv::WinogradConv(const ConvDesc& d, const float* weight, const float* 
   width_ = std::min<int64_t>(2, (d.c_out + lanes - 1) / lanes) * lanes;
   blocks_ = (d.c_out + width_ - 1) / width_;
   bias_ = AlignedFloats(blocks_ * width_);
-  if (bias)
-    std::copy(bias, bias + d.c_out, bias_.get());
+  if (bias) std::copy(bias, bias + d.c_out, bias_.get());
 }
 
-const WinogradConv::Choice& WinogradConv::choose(int64_t y_h, int64_t y_w) {
-  if (choice_.y_h == y_h && choice_.y_w == y_w) return choice_;
-  const ConvDesc& d = desc_;
-  // Candidate tile sizes per axis: one tap needs no transform (m = 1), more take any m with
-  // alpha <= winograd_max_alpha.
-  auto candidates = [](int64_t len, int64_t dil, int64_t r) {
-    std::vector<Tiles> c;
-    const int most = max_tile_size(r);
-    for (int m = 1; m <= most; ++m) c.push_back({m, m + static_cast<int>(r) - 1, tile_origins(len, dil, m)});
-    return c;
-  };
-  const std::vector<Tiles> hs = candidates(y_h, d.dil_h, d.kh), ws = candidates(y_w, d.dil_w, d.kw);
-  const double cin = static_cast<double>(d.c_in), cout = static_cast<double>(d.c_out);
-  const double cpad = static_cast<double>(cp_), copad = static_cast<double>(blocks_ * width_);
-  choice_ = {};
-  for (const Tiles& h : hs)
-    for (const Tiles& w : ws) {
-      const double tiles = static_cast<double>(h.origins.size() * w.origins.size());
-      const double elems = h.alpha * w.alpha;
-      const double cost = tiles * elems * (cin * cout + kInputTransform * cpad + kOutputTransform * copad);
-      if ((pinned_h_ > 0 && h.m != pinned_h_) || (pinned_w_ > 0 && w.m != pinned_w_)) continue;
-      if (choice_.y_h < 0 || cost < choice_.cost) choice_ = {y_h, y_w, h, w, cost};
-    }
-  return choice_;
+int WinogradConv::max_tile_size(int64_t taps) {
+  return taps == 1 ? 1 : std::max(1, winograd_max_alpha - static_cast<int>(taps) + 1);
 }
 
 void WinogradConv::pin_tile_sizes(int mh, int mw) {
-  pinned_h_ = std::min(mh, max_tile_size(desc_.kh));
-  pinned_w_ = std::min(mw, max_tile_size(desc_.kw));
-  choice_ = {};
+  pinned_h_ = mh, pinned_w_ = mw;
+  geo_ = {};
 }
 
-int WinogradConv::max_tile_size(int64_t taps) { return taps == 1 ? 1 : winograd_max_alpha - static_cast<int>(taps) + 1; }
-
-double WinogradConv::cost(const Dims4& xd, const Dims4& yd) {
-  const double moved = kToChannelLast * static_cast<double>(xd.h * xd.w * cp_) +
-                       kFromChannelLast * static_cast<double>(yd.h * yd.w * blocks_ * width_);
-  return choose(yd.h, yd.w).cost + moved;
+// Each phase's taps sorted by input offset must be evenly spaced (a correlation): true for a
+// conv of stride 1 (spacing = dilation) and for every conv_transpose phase (spacing = dilation /
+// gcd with the stride... 1 without dilation), checked rather than assumed.
+bool WinogradConv::axis_forms(const AxisPlan& plan, std::vector<AxisForm>& forms) {
+  forms.clear();
+  if (plan.in_step != 1) return false;
+  for (const AxisPhase& ph : plan.phases) {
+    std::vector<AxisTap> taps(plan.taps.begin() + ph.tap_begin, plan.taps.begin() + ph.tap_end);
+    if (taps.empty() || taps.size() > static_cast<size_t>(winograd_max_alpha)) return false;
+    std::sort(taps.begin(), taps.end(), [](const AxisTap& a, const AxisTap& b) { return a.off < b.off; });
+    AxisForm f;
+    f.start = ph.out_start, f.step = plan.out_step, f.count = ph.count;
+    f.first = taps[0].off - plan.pad_before;
+    f.spacing = taps.size() > 1 ? taps[1].off - taps[0].off : 1;
+    for (size_t a = 0; a < taps.size(); ++a) {
+      if (f.spacing < 1 || taps[a].off != taps[0].off + f.spacing * static_cast<int64_t>(a)) return false;
+      f.taps.push_back(taps[a].t);
+    }
+    forms.push_back(std::move(f));
+  }
+  return true;
 }
 
-void WinogradConv::transform_weights(int mh, int mw) {
-  if (u_mh_ == mh && u_mw_ == mw) return;
+std::vector<WinogradConv::Tiles> WinogradConv::tile_candidates(const AxisForm& f, int pinned) const {
+  const auto taps = static_cast<int64_t>(f.taps.size());
+  std::vector<Tiles> c;
+  for (int m = 1; m <= max_tile_size(taps); ++m) {
+    const bool wanted = pinned > 0 ? m == std::min(pinned, max_tile_size(taps)) : accurate_enough(m, taps);
+    if (wanted) c.push_back({m, m + static_cast<int>(taps) - 1, tile_origins(f.count, f.spacing, m)});
+  }
+  return c;
+}
+
+const WinogradConv::Geometry& WinogradConv::geometry(const AxisPlan& h, const AxisPlan& w, const Dims4& xd,
+                                                     const Dims4& yd) {
+  Geometry& g = geo_;
+  if (g.x_h == xd.h && g.x_w == xd.w && g.y_h == yd.h && g.y_w == yd.w) return g;
+  g = {};
+  g.x_h = xd.h, g.x_w = xd.w, g.y_h = yd.h, g.y_w = yd.w;
+  if (!axis_forms(h, g.h) || !axis_forms(w, g.w)) return g;
+  const double cin = static_cast<double>(desc_.c_in), cout = static_cast<double>(desc_.c_out);
+  const double per_element = cin * cout + kInputTransform * static_cast<double>(cp_) +
+                             kOutputTransform * static_cast<double>(blocks_ * width_);
+  g.cost = kToChannelLast * static_cast<double>(xd.h * xd.w * cp_) +
+           kFromChannelLast * static_cast<double>(yd.h * yd.w * blocks_ * width_);
+  for (int ph = 0; ph < static_cast<int>(g.h.size()); ++ph)
+    for (int pw = 0; pw < static_cast<int>(g.w.size()); ++pw) {
+      if (g.h[ph].count == 0 || g.w[pw].count == 0) continue;
+      // The cheapest pair of tile sizes for this phase pair (the axes' costs multiply).
+      PhasePair best{ph, pw, {}, {}};
+      double best_cost = -1;
+      for (const Tiles& th : tile_candidates(g.h[ph], pinned_h_))
+        for (const Tiles& tw : tile_candidates(g.w[pw], pinned_w_)) {
+          const double c = static_cast<double>(th.origins.size() * th.alpha) *
+                           static_cast<double>(tw.origins.size() * tw.alpha) * per_element;
+          if (best_cost < 0 || c < best_cost) best = {ph, pw, th, tw}, best_cost = c;
+        }
+      g.cost += best_cost;
+      g.pairs.push_back(std::move(best));
+    }
+  g.ok = true;
+  return g;
+}
+
+double WinogradConv::cost(const AxisPlan& h, const AxisPlan& w, const Dims4& xd, const Dims4& yd) {
+  const Geometry& g = geometry(h, w, xd, yd);
+  return g.ok ? g.cost : std::numeric_limits<double>::infinity();
+}
+
+const WinogradConv::Transformed& WinogradConv::transformed(const PhasePair& p) {
+  const auto index = static_cast<size_t>(p.ph) * geo_.w.size() + static_cast<size_t>(p.pw);
+  if (transformed_.size() < geo_.h.size() * geo_.w.size()) transformed_.resize(geo_.h.size() * geo_.w.size());
+  Transformed& t = transformed_[index];
+  if (t.mh == p.h.m && t.mw == p.w.m) return t;
   const ConvDesc& d = desc_;
-  const WinogradMatrices fh = winograd_matrices(mh, static_cast<int>(d.kh));
-  const WinogradMatrices fw = winograd_matrices(mw, static_cast<int>(d.kw));
-  const int ah = fh.alpha, aw = fw.alpha;
-  const int64_t taps = d.kh * d.kw;
-  u_floats_ = static_cast<int64_t>(ah * aw) * blocks_ * d.c_in * width_;
-  u_ = AlignedFloats(u_floats_);
+  const AxisForm& fh = geo_.h[p.ph];
+  const AxisForm& fw = geo_.w[p.pw];
+  const auto rh = static_cast<int>(fh.taps.size()), rw = static_cast<int>(fw.taps.size());
+  const WinogradMatrices mh = winograd_matrices(p.h.m, rh), mw = winograd_matrices(p.w.m, rw);
+  const int ah = mh.alpha, aw = mw.alpha;
+  t.u = AlignedFloats(static_cast<int64_t>(ah * aw) * blocks_ * d.c_in * width_);
+  // Kernel tap (sub-tap a, sub-tap b) of output co, input ci in the caller's layout.
+  auto weight_at = [&](int64_t co, int64_t ci, int a, int b) {
+    const int64_t tap = fh.taps[a] * d.kw + fw.taps[b];
+    return static_cast<double>(d.transposed ? weight_[(ci * d.c_out + co) * d.kh * d.kw + tap]
+                                            : weight_[(co * d.c_in + ci) * d.kh * d.kw + tap]);
+  };
   // Per (co, ci): G_h g G_w^T in double, W axis first.
-  std::vector<double> gw(static_cast<size_t>(d.kh * aw));
+  std::vector<double> gw(static_cast<size_t>(rh * aw));
   for (int64_t co = 0; co < d.c_out; ++co)
     for (int64_t ci = 0; ci < d.c_in; ++ci) {
-      const float* g = weight_.data() + (co * d.c_in + ci) * taps;
-      for (int64_t th = 0; th < d.kh; ++th)
+      for (int a = 0; a < rh; ++a)
         for (int j = 0; j < aw; ++j) {
           double s = 0;
-          for (int64_t tw = 0; tw < d.kw; ++tw) s += fw.g[j * d.kw + tw] * g[th * d.kw + tw];
-          gw[th * aw + j] = s;
+          for (int b = 0; b < rw; ++b) s += mw.g[j * rw + b] * weight_at(co, ci, a, b);
+          gw[a * aw + j] = s;
         }
       const int64_t blk = co / width_, lane = co % width_;
       for (int i = 0; i < ah; ++i)
         for (int j = 0; j < aw; ++j) {
           double s = 0;
-          for (int64_t th = 0; th < d.kh; ++th) s += fh.g[i * d.kh + th] * gw[th * aw + j];
-          u_.get()[(((i * aw + j) * blocks_ + blk) * d.c_in + ci) * width_ + lane] = static_cast<float>(s);
+          for (int a = 0; a < rh; ++a) s += mh.g[i * rh + a] * gw[a * aw + j];
+          t.u.get()[(((i * aw + j) * blocks_ + blk) * d.c_in + ci) * width_ + lane] = static_cast<float>(s);
         }
     }
-  bt_h_ = to_floats(fh.bt), bt_w_ = to_floats(fw.bt);
-  // AT padded with zero rows to alpha x alpha (the kernels compute alpha outputs, store m).
+  t.bt_h = to_floats(mh.bt), t.bt_w = to_floats(mw.bt);
   auto square = [](const WinogradMatrices& f) {
     std::vector<float> at(static_cast<size_t>(f.alpha * f.alpha), 0.0f);
     std::copy(f.at.begin(), f.at.end(), at.begin());
     return at;
   };
-  at_h_ = square(fh), at_w_ = square(fw);
-  u_mh_ = mh, u_mw_ = mw;
+  t.at_h = square(mh), t.at_w = square(mw);
+  t.mh = p.h.m, t.mw = p.w.m;
+  return t;
 }
 
-int64_t WinogradConv::transformed_weight_floats() const noexcept { return u_floats_; }
-
-void WinogradConv::run(const OpArgs& a) {
+void WinogradConv::run(const OpArgs& a, const AxisPlan& h, const AxisPlan& w) {
   const ConvDesc& d = desc_;
-  const Choice& c = choose(a.yd.h, a.yd.w);
-  transform_weights(c.h.m, c.w.m);
+  const Geometry& g = geometry(h, w, a.xd, a.yd);
+  if (!g.ok) return;  // the caller asks cost() first
   WinogradJob job;
-  job.mh = c.h.m, job.mw = c.w.m, job.ah = c.h.alpha, job.aw = c.w.alpha;
-  job.bt_h = bt_h_.data(), job.bt_w = bt_w_.data(), job.at_h = at_h_.data(), job.at_w = at_w_.data();
-  job.tiles_h = static_cast<int64_t>(c.h.origins.size());
-  job.tiles_w = static_cast<int64_t>(c.w.origins.size());
-  job.origin_h = c.h.origins.data(), job.origin_w = c.w.origins.data();
-  job.dil_h = d.dil_h, job.dil_w = d.dil_w, job.pad_top = d.pad_top, job.pad_left = d.pad_left;
   job.x_h = a.xd.h, job.x_w = a.xd.w, job.cp = cp_;
   job.c_in = d.c_in, job.c_out = d.c_out, job.width = width_, job.blocks = blocks_, job.cop = blocks_ * width_;
-  job.u = u_.get(), job.bias = bias_.get();
+  job.bias = bias_.get();
   job.activation = static_cast<int>(d.activation.kind), job.alpha = d.activation.alpha;
   job.y_h = a.yd.h, job.y_w = a.yd.w;
-  const int64_t tiles = job.tiles(), elems = job.ah * job.aw;
   // Buffers, grown as needed. The channel-last input's channels past c_in stay zero (never
   // written); its zero position past the end is cleared per run.
+  int64_t most_v = 0, most_prod = 0;
+  for (const PhasePair& p : g.pairs) {
+    const auto tiles = static_cast<int64_t>(p.h.origins.size() * p.w.origins.size());
+    most_v = std::max(most_v, p.h.alpha * p.w.alpha * tiles * cp_);
+    most_prod = std::max(most_prod, p.h.alpha * p.w.alpha * tiles * job.cop);
+  }
   auto ensure = [](AlignedFloats& buf, int64_t& have, int64_t need, bool zero) {
     if (have < need) buf = AlignedFloats(need, zero), have = need;
   };
   ensure(xt_, xt_floats_, (a.xd.h * a.xd.w + 1) * cp_, true);
   std::fill_n(xt_.get() + a.xd.h * a.xd.w * cp_, cp_, 0.0f);  // held a position of a larger input
-  ensure(v_, v_floats_, elems * tiles * cp_, false);
-  ensure(prod_, prod_floats_, elems * tiles * job.cop, false);
+  ensure(v_, v_floats_, most_v, false);
+  ensure(prod_, prod_floats_, most_prod, false);
   ensure(yt_, yt_floats_, a.yd.h * a.yd.w * job.cop, false);
   job.xt = xt_.get(), job.v = v_.get(), job.prod = prod_.get(), job.yt = yt_.get();
   const int64_t in_plane = a.xd.h * a.xd.w, out_plane = a.yd.h * a.yd.w;
   for (int64_t n = 0; n < a.xd.n; ++n) {
-    const float* x = a.x + n * d.c_in * in_plane;
-    float* y = a.y + n * d.c_out * out_plane;
-    job.x = x, job.y = y;
+    job.x = a.x + n * d.c_in * in_plane;
+    job.y = a.y + n * d.c_out * out_plane;
     pool_->parallel_for(a.xd.h, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradToChannelLastKernel{}, job, b, e); });
-    pool_->parallel_for(tiles, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradInputKernel{}, job, b, e); });
-    pool_->parallel_for(elems * blocks_, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradProductKernel{}, job, b, e); });
-    pool_->parallel_for(tiles, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradOutputKernel{}, job, b, e); });
+    for (const PhasePair& p : g.pairs) {
+      const Transformed& t = transformed(p);
+      const AxisForm& fh = g.h[p.ph];
+      const AxisForm& fw = g.w[p.pw];
+      job.mh = p.h.m, job.mw = p.w.m, job.ah = p.h.alpha, job.aw = p.w.alpha;
+      job.bt_h = t.bt_h.data(), job.bt_w = t.bt_w.data(), job.at_h = t.at_h.data(), job.at_w = t.at_w.data();
+      job.u = t.u.get();
+      job.tiles_h = static_cast<int64_t>(p.h.origins.size()), job.tiles_w = static_cast<int64_t>(p.w.origins.size());
+      job.origin_h = p.h.origins.data(), job.origin_w = p.w.origins.data();
+      job.dil_h = fh.spacing, job.dil_w = fw.spacing, job.pad_top = -fh.first, job.pad_left = -fw.first;
+      job.q_h = fh.count, job.q_w = fw.count;
+      job.out_start_h = fh.start, job.out_step_h = fh.step, job.out_start_w = fw.start, job.out_step_w = fw.step;
+      const int64_t tiles = job.tiles(), elems = job.ah * job.aw;
+      pool_->parallel_for(tiles, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradInputKernel{}, job, b, e); });
+      pool_->parallel_for(elems * blocks_, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradProductKernel{}, job, b, e); });
+      pool_->parallel_for(tiles, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradOutputKernel{}, job, b, e); });
+    }
     pool_->parallel_for(a.yd.h, [&](int64_t b, int64_t e) { dispatch_isa(isa_, WinogradFromChannelLastKernel{}, job, b, e); });
   }
 }

@@ -1,14 +1,16 @@
-// Internal: conv (not transposed) of stride 1 and one group by Winograd minimal filtering,
-// F(mh x mw, kh x kw) on tiles of outputs spaced by the dilation, so a dilated conv (aspp_d12,
-// wavenet_d64) takes it as well as a plain one. Per image: the input is put channel-last, each
-// tile's inputs are transformed (BT d B), every transform element is one channel GEMM against
-// the transformed weights (G g G^T, computed once per tile size), and the products are
-// transformed back (AT m A) with bias and activation, then put back to NCHW. A 3x3 kernel on
+// Internal: conv and conv_transpose (one group) by Winograd minimal filtering. Every stride
+// phase of the layer (see conv_geometry.hpp: a conv of stride 1 has one, a conv_transpose of
+// stride s has s per axis) is a dense correlation of the input with a few taps spaced evenly
+// (by the dilation for a conv, by 1 for a conv_transpose's phase), and F(mh x mw, th x tw) runs
+// it on tiles of outputs spaced the same way, so a dilated conv (aspp_d12) takes it as well as a
+// plain one, and dcgan's 4x4 stride-2 conv_transpose as four 2x2 correlations. Per image: the
+// input is put channel-last once; per phase, each tile's inputs are transformed (BT d B), every
+// transform element is one channel GEMM against the transformed weights (G g G^T, computed on
+// first use per phase and tile size), and the products are transformed back (AT m A) with bias
+// and activation into a channel-last output, which is finally put back to NCHW. A 3x3 kernel on
 // 3x3 tiles does 25 multiplies where the direct form does 81; the price is rounding, which grows
-// with the tile: up to 5 inputs per tile and axis (F(3, 3)) aspp_d12's worst output error is
-// within 2x the direct kernels' (see winograd_points). The tile sizes are picked per output
-// extent by a cost model; the conv kernel (conv_plan.cpp) runs this form where that cost is
-// below the direct kernels'. It keeps a copy of the caller's weights, transformed on first use.
+// with the tile (see winograd_points): the cost model only takes tile sizes whose worst output
+// error on the bench layers stays within about 2x the direct kernels'.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +19,7 @@
 
 #include "cpu/isa.hpp"
 #include "cpu/kernels/aligned_floats.hpp"
+#include "cpu/kernels/conv_geometry.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/thread_pool.hpp"
 
@@ -24,54 +27,73 @@ namespace upconv::detail::cpu {
 
 class WinogradConv {
  public:
-  /// conv, stride 1, one group, at most winograd_max_alpha taps per axis and more than one in all.
+  /// One group, and a conv of stride 1 or a conv_transpose; whether each phase's taps suit it
+  /// is known per geometry (cost() is infinite where they do not).
   static bool supports(const ConvDesc& d);
 
-  /// `weight` (c_out, c_in, kh, kw) and `bias` (c_out or null) are copied. `pool` must outlive it.
+  /// `weight` (the layer's layout) and `bias` (c_out or null) are copied. `pool` must outlive it.
   WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa, std::shared_ptr<ThreadPool> pool);
 
-  /// Estimated cost of a run on one image of extents xd -> yd with the cheapest tile sizes, in
-  /// multiply-adds of the direct kernels (the other passes converted at their measured speed).
-  double cost(const Dims4& xd, const Dims4& yd);
+  /// Estimated cost of a run on one image with axis plans h, w (of extents xd -> yd) with the
+  /// cheapest tile sizes, in multiply-adds of the direct kernels (the other passes converted at
+  /// their measured speed); infinite where a phase has no taps, unevenly spaced ones or more
+  /// than winograd_max_alpha on an axis.
+  double cost(const AxisPlan& h, const AxisPlan& w, const Dims4& xd, const Dims4& yd);
 
-  /// Runs on the caller's NCHW tensors (already validated).
-  void run(const OpArgs& a);
+  /// Runs on the caller's NCHW tensors (already validated) where cost() is finite.
+  void run(const OpArgs& a, const AxisPlan& h, const AxisPlan& w);
 
   /// Largest outputs per tile along an axis of `taps` taps (1 for one tap).
   static int max_tile_size(int64_t taps);
 
-  /// Tests: run with mh x mw outputs per tile (each within 1..max_tile_size of its axis) instead
-  /// of the cheapest; 0 leaves that axis to the cost model.
+  /// Tests: run with mh x mw outputs per tile (each clamped to 1..max_tile_size of its axis)
+  /// instead of the cost model's choice; 0 leaves that axis to the cost model.
   void pin_tile_sizes(int mh, int mw);
 
-  /// Floats of transformed weights held now (tests).
-  int64_t transformed_weight_floats() const noexcept;
-
  private:
+  // One phase of one axis as a correlation: outputs start + q * step (q < count) read input
+  // q + first + spacing * a for sub-taps a < taps.size(), sub-tap a being kernel tap taps[a].
+  struct AxisForm {
+    int64_t start = 0, step = 1, count = 0, first = 0, spacing = 1;
+    std::vector<int64_t> taps;
+  };
   struct Tiles {
     int m = 1, alpha = 1;
     std::vector<int64_t> origins;
   };
-  struct Choice {
-    int64_t y_h = -1, y_w = -1;
+  // Transformed weights [e][block][c_in][width] of one phase pair for tile sizes (mh, mw), and
+  // its transform matrices (AT padded with zero rows to alpha x alpha).
+  struct Transformed {
+    int mh = 0, mw = 0;
+    AlignedFloats u;
+    std::vector<float> bt_h, bt_w, at_h, at_w;
+  };
+  struct PhasePair {
+    int ph = 0, pw = 0;
     Tiles h, w;
+  };
+  // Everything that depends on the extents of a run, rebuilt when they change.
+  struct Geometry {
+    int64_t x_h = -1, x_w = -1, y_h = -1, y_w = -1;
+    bool ok = false;
+    std::vector<AxisForm> h, w;
+    std::vector<PhasePair> pairs;  // those with outputs
     double cost = 0;
   };
-  const Choice& choose(int64_t y_h, int64_t y_w);
-  void transform_weights(int mh, int mw);
+  const Geometry& geometry(const AxisPlan& h, const AxisPlan& w, const Dims4& xd, const Dims4& yd);
+  static bool axis_forms(const AxisPlan& plan, std::vector<AxisForm>& forms);
+  std::vector<Tiles> tile_candidates(const AxisForm& f, int pinned) const;
+  const Transformed& transformed(const PhasePair& p);
 
   ConvDesc desc_;
   Isa isa_;
   std::shared_ptr<ThreadPool> pool_;
-  std::vector<float> weight_;  // the caller's, (c_out, c_in, kh, kw)
+  std::vector<float> weight_;  // the caller's
   int64_t cp_ = 0, width_ = 0, blocks_ = 0;  // channels rounded up to 16; output-channel blocks
-  Choice choice_;
+  AlignedFloats bias_;
   int pinned_h_ = 0, pinned_w_ = 0;
-  // Transformed weights [e][block][c_in][width] and the transform matrices for (u_mh_, u_mw_).
-  int u_mh_ = 0, u_mw_ = 0;
-  int64_t u_floats_ = 0;
-  AlignedFloats u_, bias_;
-  std::vector<float> bt_h_, bt_w_, at_h_, at_w_;
+  Geometry geo_;
+  std::vector<Transformed> transformed_;  // per phase pair index ph * phases_w + pw
   // Per-run buffers, kept for the next run: input channel-last, transformed inputs, products,
   // output channel-last.
   AlignedFloats xt_, v_, prod_, yt_;
