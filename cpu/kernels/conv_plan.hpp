@@ -1,7 +1,9 @@
 // Internal: the fast CPU conv / conv_transpose kernel object (an OpKernel). Each run picks the
 // kernel shape that wastes fewer vector lanes for the input's geometry, pads the input (the row
-// kernel pads the rows it reads itself), and splits the outputs over the thread pool. Weights are packed at creation for the shape the runs most
-// likely take, and repacked for the other one by the first run that takes it.
+// kernel pads the rows it reads itself), and splits the outputs over the thread pool. Weights are
+// packed at creation for the shape the runs most likely take, and repacked for the other one by
+// the first run that takes it. Stride-1 convs and conv_transposes may instead run in the
+// Winograd form (winograd_plan.hpp) where its estimated cost is lower.
 #pragma once
 
 #include <memory>
@@ -14,8 +16,8 @@ namespace upconv::detail::cpu {
 
 /// Which kernel a run uses (tests force each one; `automatic` picks per run). `depthwise` applies
 /// to depthwise layers only (others then pick automatically); automatic picks it for them.
-/// `winograd` applies where WinogradConv::supports the layer (others pick automatically);
-/// automatic picks it where its estimated work is well below the direct kernels'.
+/// `winograd` applies where WinogradConv takes the layer and the run's geometry (others pick
+/// automatically); automatic picks it where its estimated cost is below the direct kernels'.
 enum class ConvTileKind { automatic, rows, channels, depthwise, winograd };
 
 /// `isa` must be available (see isa.hpp). `pool` must outlive the kernel.

@@ -25,8 +25,8 @@ struct WinogradJob {
   const float* at_h = nullptr;  // [ah][ah] output transform rows (output, element), zero past mh
   const float* at_w = nullptr;  // [aw][aw], zero past mw
   int64_t tiles_h = 0, tiles_w = 0;
-  const int64_t* origin_h = nullptr;  // [tiles_h] output row of each tile row's first output
-  const int64_t* origin_w = nullptr;  // [tiles_w]
+  const int64_t* origin_h = nullptr;  // [tiles_h] phase row of each tile row's first output
+  const int64_t* origin_w = nullptr;  // [tiles_w] phase column of each tile column's first output
   int64_t dil_h = 1, dil_w = 1, pad_top = 0, pad_left = 0;
   const float* x = nullptr;  // the image's input [c_in][x_h][x_w]
   // The image's input as [x_h][x_w][cp], channels past c_in zero (cp a multiple of 16), then

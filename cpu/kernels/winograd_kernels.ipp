@@ -1,11 +1,14 @@
 // Internal: the Winograd conv passes (see winograd_job.hpp), templated over the xsimd arch.
 // Included only by cpu/arch/conv_<isa>.cpp, each compiled with its ISA's flags.
+//  - Input rows to channel-last (4 x 4 transposes), once per image.
 //  - Input transform, vectorised over input channels: each tile's alpha_h x alpha_w inputs
-//    (channel-last, so one vector is 16 channels of one position) through BT on both axes.
+//    (channel-last, so one vector is a vector's worth of channels of one position) through BT
+//    on both axes.
 //  - Products: per transform element a channel GEMM, register tiles of up to 12 tiles x 2
 //    vectors of output channels, like the channel kernel's.
-//  - Output transform, vectorised over output channels, with bias and activation, into a
-//    channel-last output (outputs past its edge dropped) that the planner transposes to NCHW.
+//  - Output transform, vectorised over output channels, with bias and activation, into the
+//    channel-last output (outputs past the phase's edge dropped).
+//  - Output rows back to NCHW, once per image.
 // Each output's sums run in one fixed order, whatever the thread count.
 #pragma once
 
