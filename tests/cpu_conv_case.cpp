@@ -184,22 +184,33 @@ std::vector<float> term_magnitudes(const ConvCase& c, const Data& data, const de
 
 }  // namespace
 
+namespace {
+
+// Compares `got` (the layer of case c on input x, case `shown`'s extents, output yd) with the
+// reference; `winograd`: the run may have taken the Winograd form, whose rounding is allowed for.
+std::string compare_with_reference(const ConvCase& c, const Data& data, const ConvCase& shown, const std::vector<float>& x,
+                                   const std::vector<float>& got, const detail::Dims4& yd, const std::string& context,
+                                   bool winograd) {
+  const detail::Dims4 xd = shown.input_dims();
+  std::vector<float> ref(static_cast<size_t>(yd.count()));
+  ref::conv(c.desc(), x.data(), xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), yd);
+  if (!winograd) return compare(shown, got, ref, yd, context);
+  const std::vector<float> magnitude = term_magnitudes(c, data, xd, x.data(), yd);
+  return compare(shown, got, ref, yd, context, &magnitude);
+}
+
+}  // namespace
+
 std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, detail::cpu::ConvTileKind tile,
                                     int threads) {
   const Data data = make_data(c);
   const ConvRun got = run_fast(c, isa, tile, threads);
-  std::vector<float> ref(static_cast<size_t>(got.yd.count()));
-  ref::conv(c.desc(), data.x.data(), c.input_dims(), data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(),
-            got.yd);
   std::ostringstream context;
   context << " isa=" << detail::cpu::isa_name(isa) << " tile=" << static_cast<int>(tile) << " threads=" << threads;
   if (got.wrote_past_end) return "wrote past the output's end: " + c.describe() + context.str();
-  // Where the run may take the Winograd form, its rounding is allowed for.
   const bool winograd = (tile == detail::cpu::ConvTileKind::winograd || tile == detail::cpu::ConvTileKind::automatic) &&
                         detail::cpu::WinogradConv::supports(c.desc());
-  if (!winograd) return compare(c, got.y, ref, got.yd, context.str());
-  const std::vector<float> magnitude = term_magnitudes(c, data, c.input_dims(), data.x.data(), got.yd);
-  return compare(c, got.y, ref, got.yd, context.str(), &magnitude);
+  return compare_with_reference(c, data, c, data.x, got.y, got.yd, context.str(), winograd);
 }
 
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
@@ -218,15 +229,13 @@ std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa
     args.x = x.data();
     args.xd = cw.input_dims();
     if (!cw.output_dims(args.yd)) return "empty output for width " + std::to_string(w);
-    std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf("")), ref(got.size());
+    std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf(""));
     args.y = got.data();
     if (!kernel->run(args).ok()) got.clear();
-    ref::conv(d, x.data(), args.xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), args.yd);
     packed_floats.push_back(detail::cpu::packed_weight_floats(*kernel));
-    const std::vector<float> magnitude = term_magnitudes(c, data, args.xd, x.data(), args.yd);
-    const std::string err =
-        compare(cw, got, ref, args.yd, " isa=" + std::string(detail::cpu::isa_name(isa)),
-                detail::cpu::WinogradConv::supports(d) ? &magnitude : nullptr);
+    const std::string err = compare_with_reference(c, data, cw, x, got, args.yd,
+                                                   " isa=" + std::string(detail::cpu::isa_name(isa)),
+                                                   detail::cpu::WinogradConv::supports(d));
     if (!err.empty()) return err;
   }
   return {};
@@ -253,16 +262,14 @@ std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa
     args.x = x.data();
     args.xd = cw.input_dims();
     if (!cw.output_dims(args.yd)) return "empty output: " + cw.describe();
-    std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf("")), ref(got.size());
+    std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf(""));
     args.y = got.data();
     const detail::cpu::AxisPlan ph = detail::cpu::make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, args.xd.h, args.yd.h);
     const detail::cpu::AxisPlan pw = detail::cpu::make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, args.xd.w, args.yd.w);
     if (!(conv.cost(ph, pw, args.xd, args.yd) < std::numeric_limits<double>::infinity()))
       return "no Winograd form for this geometry: " + cw.describe() + context.str();
     conv.run(args, ph, pw);
-    ref::conv(d, x.data(), args.xd, data.w.data(), c.bias ? data.b.data() : nullptr, ref.data(), args.yd);
-    const std::vector<float> magnitude = term_magnitudes(c, data, args.xd, x.data(), args.yd);
-    const std::string err = compare(cw, got, ref, args.yd, context.str(), &magnitude);
+    const std::string err = compare_with_reference(c, data, cw, x, got, args.yd, context.str(), true);
     if (!err.empty()) return err;
   }
   return {};

@@ -27,16 +27,28 @@ void add_segments(AxisPlan& p, AxisPhase& phase, const std::vector<int64_t>& raw
 
 }  // namespace
 
-double AxisPlan::valid_tap_fraction() const {
-  double valid = 0, total = 0;
-  for (const AxisPhase& ph : phases)
+// (position, tap) pairs of all phases that read inside the input, and all of them.
+static void count_taps(const AxisPlan& p, double& valid, double& total) {
+  valid = total = 0;
+  for (const AxisPhase& ph : p.phases)
     for (int32_t s = ph.seg_begin; s < ph.seg_end; ++s) {
       const int32_t n = ph.tap_end - ph.tap_begin;
-      const double len = static_cast<double>(segs[s].q_end - segs[s].q_begin);
+      const double len = static_cast<double>(p.segs[s].q_end - p.segs[s].q_begin);
       total += len * n;
-      valid += len * (n > 64 ? n : __builtin_popcountll(segs[s].mask));
+      valid += len * (n > 64 ? n : __builtin_popcountll(p.segs[s].mask));
     }
+}
+
+double AxisPlan::valid_tap_fraction() const {
+  double valid = 0, total = 0;
+  count_taps(*this, valid, total);
   return total > 0 ? valid / total : 1.0;
+}
+
+double AxisPlan::valid_taps() const {
+  double valid = 0, total = 0;
+  count_taps(*this, valid, total);
+  return valid;
 }
 
 AxisPlan make_axis_plan(const AxisAttrs& a, int64_t in_len, int64_t out_len) {

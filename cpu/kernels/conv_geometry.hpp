@@ -28,6 +28,9 @@ struct AxisPlan {
   }
   /// Fraction of (position, tap) pairs that read inside the input (1 = no padding taps).
   double valid_tap_fraction() const;
+  /// (position, tap) pairs that read inside the input, over all phases: the direct kernels'
+  /// multiply-adds along this axis (those of a layer: the product of both axes' x channels).
+  double valid_taps() const;
 };
 
 /// conv: one phase, outputs o read input o * stride - pad + t * dilation.

@@ -310,17 +310,12 @@ class FastConvKernel final : public OpKernel {
   // kernels' multiply-adds on valid taps. The estimate leans to the direct kernels: its pass
   // costs come from aspp_d12, whose buffers stream from L3; dcgan_g4's sit in L2 (estimated
   // 118 M against 126 M direct, measured 1.07 against 1.57 ms at 1 thread in one busy hour).
+  // One group: WinogradConv takes no other.
   bool use_winograd(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) {
     if (!winograd_) return false;
     const double cost = winograd_->cost(ph, pw, a.xd, a.yd);
     if (tile_ == ConvTileKind::winograd) return cost < std::numeric_limits<double>::infinity();
-    const ConvDesc& d = desc_;
-    // Multiply-adds on valid taps: every output of a conv takes kh x kw taps, of a
-    // conv_transpose kh x kw / (stride_h x stride_w) on average.
-    const double taps = static_cast<double>(d.kh * d.kw) /
-                        static_cast<double>(d.transposed ? d.stride_h * d.stride_w : 1);
-    const double direct = static_cast<double>(a.yd.h * a.yd.w * d.c_in * d.c_out) * taps *
-                          ph.valid_tap_fraction() * pw.valid_tap_fraction();
+    const double direct = static_cast<double>(desc_.c_in * desc_.c_out) * ph.valid_taps() * pw.valid_taps();
     return direct > cost;
   }
 

@@ -60,8 +60,8 @@ void WinogradConv::pin_tile_sizes(int mh, int mw) {
 }
 
 // Each phase's taps sorted by input offset must be evenly spaced (a correlation): true for a
-// conv of stride 1 (spacing = dilation) and for every conv_transpose phase (spacing = dilation /
-// gcd with the stride... 1 without dilation), checked rather than assumed.
+// conv of stride 1 (spacing = dilation) and for every conv_transpose phase with taps (spacing =
+// dilation / gcd(dilation, stride): 1 without dilation), checked rather than assumed.
 bool WinogradConv::axis_forms(const AxisPlan& plan, std::vector<AxisForm>& forms) {
   forms.clear();
   if (plan.in_step != 1) return false;
