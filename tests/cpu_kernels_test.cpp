@@ -72,6 +72,25 @@ TEST_P(CpuConvKernels, OddChannelsAndWidthsAroundVectorAndTile) {
     }
 }
 
+// Rows longer than one row-kernel item (about 256 outputs, a whole number of the widest tiles for
+// the block's rows and the ISA: 240, 256, 264 or 288), for every block height (1, 2, 4 and 8
+// output channels), read in place (no padding) and through the padded-row ring, and a stride-2
+// transposed conv whose two W phases are paired.
+TEST_P(CpuConvKernels, RowsLongerThanOneItem) {
+  for (int64_t w : {239, 241, 256, 265, 289, 530})
+    for (int64_t co : {1, 2, 4, 8, 9}) {
+      ConvCase in_place = cv(3, co, 1, w, 3, 1, 0, 1);
+      in_place.seed = static_cast<uint64_t>(w * 10 + co);
+      expect_matches(in_place);
+      ConvCase padded = cv(2, co, 2, w, 3, 1, 1, 2);
+      padded.seed = in_place.seed + 1;
+      expect_matches(padded);
+      ConvCase paired = ct(2, co, 1, w / 2, 2, 2, 0);
+      paired.seed = in_place.seed + 2;
+      expect_matches(paired);
+    }
+}
+
 TEST_P(CpuConvKernels, ManyOutputChannels) {
   for (int64_t co : {15, 16, 31, 32, 33, 63, 64, 65, 96}) {
     expect_matches(ct(6, co, 5, 6, 4, 2, 1));
