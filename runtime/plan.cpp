@@ -3,6 +3,7 @@
 #include <string>
 
 #include "runtime/context_impl.hpp"
+#include "runtime/no_throw.hpp"
 #include "runtime/validate.hpp"
 
 namespace upconv {
@@ -13,9 +14,11 @@ using detail::OpDesc;
 Result<Plan> prepare(Context& context, Result<OpDesc> desc, const float* weight, const float* bias) {
   if (!desc.ok()) return desc.status();
   if (!context.impl()) return invalid_argument("context is empty (moved from)");
-  auto kernel = context.impl()->backend->prepare(*desc, weight, bias);
-  if (!kernel.ok()) return kernel.status();
-  return Plan(std::make_unique<detail::PlanImpl>(context.impl(), std::move(desc).value(), std::move(kernel).value()));
+  return detail::status_on_bad_alloc([&]() -> Result<Plan> {
+    auto kernel = context.impl()->backend->prepare(*desc, weight, bias);
+    if (!kernel.ok()) return kernel.status();
+    return Plan(std::make_unique<detail::PlanImpl>(context.impl(), std::move(desc).value(), std::move(kernel).value()));
+  });
 }
 
 template <class D>
@@ -74,9 +77,11 @@ Status Plan::run(const Tensor& input, Tensor& output) {
   auto io = detail::resolve_io(impl_->desc(), input.shape());
   if (!io.ok()) return io.status();
   UPCONV_RETURN_IF_ERROR(check_storage("input", input));
-  output.resize(detail::output_shape_of(impl_->desc(), io->out));
-  if (io->out.count() == 0) return {};  // an empty batch: nothing to compute
-  return impl_->kernel().run({input.data(), io->in, nullptr, output.data(), io->out});
+  return detail::status_on_bad_alloc([&]() -> Status {
+    output.resize(detail::output_shape_of(impl_->desc(), io->out));
+    if (io->out.count() == 0) return {};  // an empty batch: nothing to compute
+    return impl_->kernel().run({input.data(), io->in, nullptr, output.data(), io->out});
+  });
 }
 
 Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output) {
@@ -91,9 +96,11 @@ Status Plan::run(const Tensor& input, const IndexTensor& indices, Tensor& output
                             shape_to_string(input.shape()));
   UPCONV_RETURN_IF_ERROR(check_storage("indices", indices));
   // The kernel checks every index against its plane (check_unpool_indices) as it reads it.
-  output.resize(detail::output_shape_of(impl_->desc(), io->out));
-  if (io->out.count() == 0) return {};  // an empty batch: nothing to compute
-  return impl_->kernel().run({input.data(), io->in, indices.data(), output.data(), io->out});
+  return detail::status_on_bad_alloc([&]() -> Status {
+    output.resize(detail::output_shape_of(impl_->desc(), io->out));
+    if (io->out.count() == 0) return {};  // an empty batch: nothing to compute
+    return impl_->kernel().run({input.data(), io->in, indices.data(), output.data(), io->out});
+  });
 }
 
 Result<Plan> make_conv(Context& context, const ConvParams& params, const Tensor& weight, const Tensor* bias) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #if defined(__linux__)
 #include <pthread.h>
@@ -74,11 +75,20 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_share(*job_, job_count_, num_threads_, index);
+    run_share_catching(index);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard lock(mutex_);  // pairs with the predicate check in parallel_for
       done_cv_.notify_one();
     }
+  }
+}
+
+void ThreadPool::run_share_catching(int index) {
+  try {
+    run_share(*job_, job_count_, num_threads_, index);
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    if (!error_) error_ = std::current_exception();
   }
 }
 
@@ -95,16 +105,16 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
     std::lock_guard lock(mutex_);
     job_ = &fn;
     job_count_ = count;
+    error_ = nullptr;
     pending_.store(num_threads_ - 1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
-  run_share(fn, count, num_threads_, 0);
+  run_share_catching(0);
   for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
-  if (pending_.load(std::memory_order_acquire) != 0) {
-    std::unique_lock lock(mutex_);
-    done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
-  }
+  std::unique_lock lock(mutex_);
+  done_cv_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 int resolve_thread_count(int requested) {

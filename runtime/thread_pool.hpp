@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -28,11 +29,14 @@ class ThreadPool {
   /// near-equal ranges, one per thread, and returns when all are done. The partition depends
   /// only on count and size(). Thread-safe: concurrent callers (distinct plans of one context
   /// run from several threads) take the pool one job at a time. Not reentrant: fn must not call
-  /// parallel_for on the same pool.
+  /// parallel_for on the same pool. If fn throws on any thread, every other share still runs to
+  /// its end and the first exception is rethrown here (none escapes a worker thread, where it
+  /// would terminate the process, and fn is never left running after the call returns).
   void parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn);
 
  private:
   void worker_loop(int index);
+  void run_share_catching(int index);
 
   int num_threads_;
   std::vector<std::thread> workers_;
@@ -44,6 +48,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
+  std::exception_ptr error_;  // the job's first exception, under mutex_
 };
 
 /// Threads to use when the caller asked for `requested` (0 = UPCONV_NUM_THREADS, else hardware).

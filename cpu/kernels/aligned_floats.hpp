@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 
 namespace upconv::detail::cpu {
 
@@ -15,6 +16,9 @@ class AlignedFloats {
   AlignedFloats() = default;
   explicit AlignedFloats(int64_t count, bool zero = true)
       : data_(static_cast<float*>(std::aligned_alloc(64, bytes(count)))) {
+    // Out of memory as std::vector reports it (the C API turns it into a status), never a
+    // write through null.
+    if (data_ == nullptr) throw std::bad_alloc();
     if (zero) std::memset(data_.get(), 0, bytes(count));
   }
   float* get() const noexcept { return data_.get(); }
