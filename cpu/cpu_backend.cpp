@@ -74,7 +74,8 @@ class CpuBackend final : public Backend {
   Result<std::unique_ptr<OpKernel>> prepare(const OpDesc& desc, const float* weight, const float* bias) override {
     if (const auto* c = std::get_if<ConvDesc>(&desc)) {
 #if defined(UPCONV_CPU_X86)
-      if (simd_) return cpu::make_fast_conv_kernel(*c, weight, bias, isa_, pool_);
+      if (simd_)
+        return cpu::make_fast_conv_kernel(*c, weight, bias, isa_, pool_, cpu::ConvTileKind::automatic, conv_workspace_);
 #endif
       return std::unique_ptr<OpKernel>(new ReferenceConvKernel(*c, weight, bias));
     }
@@ -96,6 +97,10 @@ class CpuBackend final : public Backend {
   std::shared_ptr<ThreadPool> pool_;
   bool simd_;     // x86 kernels compiled in and the CPU has SSE4.1
   cpu::Isa isa_;  // best available, or lower as UPCONV_CPU_ISA asks
+#if defined(UPCONV_CPU_X86)
+  // The conv kernels' per-run buffers, one set for all of this context's plans (see ConvWorkspace).
+  std::shared_ptr<cpu::ConvWorkspace> conv_workspace_ = std::make_shared<cpu::ConvWorkspace>();
+#endif
 };
 
 }  // namespace

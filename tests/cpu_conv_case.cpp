@@ -242,12 +242,13 @@ std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa
 }
 
 std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa isa, int mh, int mw, int threads,
-                                             const std::vector<int64_t>& widths) {
+                                             const std::vector<int64_t>& widths,
+                                             std::shared_ptr<detail::cpu::ConvWorkspace> workspace) {
   const Data data = make_data(c);
   const detail::ConvDesc d = c.desc();
   if (!detail::cpu::WinogradConv::supports(d)) return "not a Winograd layer: " + c.describe();
   auto pool = std::make_shared<detail::ThreadPool>(threads);
-  detail::cpu::WinogradConv conv(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool);
+  detail::cpu::WinogradConv conv(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool, std::move(workspace));
   conv.pin_tile_sizes(mh, mw);
   std::mt19937_64 rng(c.seed + 29);
   for (size_t k = 0; k <= widths.size(); ++k) {

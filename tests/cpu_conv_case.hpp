@@ -58,9 +58,10 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
 
 /// Runs one cpu::WinogradConv (c must be a layer it supports) with tile sizes pinned to mh x mw on
 /// the case's input, then on inputs of each of `widths`, and compares each with the reference as
-/// check_against_reference does.
+/// check_against_reference does. Its buffers come from `workspace` (one of its own where null).
 std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa isa, int mh, int mw, int threads = 1,
-                                             const std::vector<int64_t>& widths = {});
+                                             const std::vector<int64_t>& widths = {},
+                                             std::shared_ptr<detail::cpu::ConvWorkspace> workspace = nullptr);
 
 /// Runs one automatic-choice kernel (weights of `c`) on inputs of each width in turn, each
 /// compared with the reference. Returns an error message or empty; `packed_floats` gets the

@@ -410,7 +410,9 @@ TEST_P(CpuConvKernels, BitIdenticalForAnyThreadCount) {
 }
 
 // The plan contract: distinct plans may run concurrently on one context. The CPU plans then
-// share the context's thread pool; every run must still compute its own result exactly.
+// share the context's thread pool, and the Winograd ones (all but the first: 64-channel 3x3
+// convs, see CpuConvKernelWinograd) its conv workspace; every run must still compute its own
+// result exactly.
 TEST(CpuBackend, DistinctPlansRunConcurrentlyOnOneContext) {
   auto ctx = Context::create({.backend = BackendKind::cpu, .num_threads = 2});
   ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
@@ -420,15 +422,19 @@ TEST(CpuBackend, DistinctPlansRunConcurrentlyOnOneContext) {
   auto ref = Context::create({.backend = BackendKind::cpu, .num_threads = 1});
   ASSERT_TRUE(ref.ok());
   for (int t = 0; t < kThreads; ++t) {
-    Tensor w({6, 4 + t, 3, 3});
+    const bool winograd = t > 0;
+    const int64_t c_in = winograd ? 64 : 6;
+    Tensor w(winograd ? Shape{64 + t, 64, 3, 3} : Shape{6, 4 + t, 3, 3});
     for (int64_t i = 0; i < w.size(); ++i) w.data()[i] = static_cast<float>((i * 7 + t) % 11) * 0.1f - 0.5f;
     ConvTransposeParams p;
     p.stride = {2, 2};
     p.pad_begin = p.pad_end = {1, 1};
-    auto plan = make_conv_transpose(*ctx, p, w);
-    auto solo = make_conv_transpose(*ref, p, w);
+    ConvParams pc;
+    pc.pad_begin = pc.pad_end = {1, 1};
+    auto plan = winograd ? make_conv(*ctx, pc, w) : make_conv_transpose(*ctx, p, w);
+    auto solo = winograd ? make_conv(*ref, pc, w) : make_conv_transpose(*ref, p, w);
     ASSERT_TRUE(plan.ok() && solo.ok());
-    Tensor x({1, 6, 9 + t, 40}), y;
+    Tensor x({1, c_in, 9 + t, winograd ? 20 + t : 40}), y;
     for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>((i * 13 + t) % 17) * 0.1f - 0.8f;
     ASSERT_TRUE(solo->run(x, y).ok());
     plans.push_back(std::move(plan).value());

@@ -145,6 +145,36 @@ TEST(WinogradConv, InputsOfOtherWidthsAfterEachOther) {
   }
 }
 
+// The kernels of one context take their buffers from one workspace (ConvWorkspace), which keeps
+// whatever the last run of any of them left: a run must not depend on its contents. Here they
+// start as NaN, and runs of layers of other channel counts, kernels and strides alternate on
+// them (a lane past c_in or c_out that reached an output, or a padding position not cleared,
+// would show as NaN or a stale value).
+TEST(WinogradConv, KernelsSharingAWorkspaceNeedNothingFromItsContents) {
+  using detail::cpu::ConvWorkspace;
+  const std::vector<ConvCase> all = cases();
+  for (Isa isa : detail::cpu::available_isas()) {
+    auto workspace = std::make_shared<ConvWorkspace>();
+    {
+      const auto hold = workspace->lock();
+      for (int slot = 0; slot < ConvWorkspace::kSlots; ++slot) {
+        constexpr int64_t kFloats = int64_t{1} << 18;  // more than any case here needs
+        std::fill_n(workspace->get(static_cast<ConvWorkspace::Slot>(slot), kFloats), kFloats, std::nanf(""));
+      }
+    }
+    const int64_t held = workspace->floats();
+    uint64_t seed = 500;
+    for (const std::vector<int64_t>& widths : {std::vector<int64_t>{}, std::vector<int64_t>{7, 40}})
+      for (size_t k : {0, 5, 2, 4, 1, 6, 7, 3}) {  // aspp, dcgan, wave, tiny, lopsided, uneven, spaced, wide
+        ConvCase c = all[k];
+        c.seed = seed++;
+        const std::string err = check_winograd_against_reference(c, isa, 2, 2, 2, widths, workspace);  // 2 x 2 or less
+        EXPECT_TRUE(err.empty()) << err;
+      }
+    EXPECT_EQ(workspace->floats(), held) << "the cases fit the first buffers: none was replaced";
+  }
+}
+
 double cost_of(const ConvCase& c) {
   const detail::ConvDesc d = c.desc();
   detail::Dims4 yd;

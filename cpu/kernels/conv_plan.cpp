@@ -94,7 +94,7 @@ int64_t row_block_rows(int64_t cog) {
 class FastConvKernel final : public OpKernel {
  public:
   FastConvKernel(const ConvDesc& d, const float* weight, const float* bias, Isa isa,
-                 std::shared_ptr<ThreadPool> pool, ConvTileKind tile)
+                 std::shared_ptr<ThreadPool> pool, ConvTileKind tile, std::shared_ptr<ConvWorkspace> workspace)
       : desc_(d), isa_(isa), pool_(std::move(pool)), tile_(tile) {
     const int64_t lanes = isa_lanes(isa_);
     // Two vectors of channels x up to 12 positions: the weights streamed from L2 per FMA are half
@@ -110,7 +110,7 @@ class FastConvKernel final : public OpKernel {
     first = pack_weights(d, weight, bias, first.width);
     const bool direct_forced = tile == ConvTileKind::rows || tile == ConvTileKind::channels;
     if (!direct_forced && winograd_allowed() && WinogradConv::supports(d))
-      winograd_ = std::make_unique<WinogradConv>(d, weight, bias, isa_, pool_);
+      winograd_ = std::make_unique<WinogradConv>(d, weight, bias, isa_, pool_, std::move(workspace));
   }
 
   // Weights and bias per block: blocks x width lanes x (kh * kw * cig taps + 1 bias), per group.
@@ -698,8 +698,9 @@ class FastConvKernel final : public OpKernel {
 }  // namespace
 
 std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,
-                                                Isa isa, std::shared_ptr<ThreadPool> pool, ConvTileKind tile) {
-  return std::make_unique<FastConvKernel>(desc, weight, bias, isa, std::move(pool), tile);
+                                                Isa isa, std::shared_ptr<ThreadPool> pool, ConvTileKind tile,
+                                                std::shared_ptr<ConvWorkspace> workspace) {
+  return std::make_unique<FastConvKernel>(desc, weight, bias, isa, std::move(pool), tile, std::move(workspace));
 }
 
 int64_t packed_weight_floats(const OpKernel& fast_conv_kernel) {

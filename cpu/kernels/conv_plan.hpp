@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cpu/isa.hpp"
+#include "cpu/kernels/conv_workspace.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/thread_pool.hpp"
 
@@ -20,10 +21,12 @@ namespace upconv::detail::cpu {
 /// automatically); automatic picks it where its estimated cost is below the direct kernels'.
 enum class ConvTileKind { automatic, rows, channels, depthwise, winograd };
 
-/// `isa` must be available (see isa.hpp). `pool` must outlive the kernel.
+/// `isa` must be available (see isa.hpp). `pool` must outlive the kernel. `workspace`: the
+/// per-run buffers shared by a context's conv kernels (one of its own where null).
 std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const float* weight, const float* bias,
                                                 Isa isa, std::shared_ptr<ThreadPool> pool,
-                                                ConvTileKind tile = ConvTileKind::automatic);
+                                                ConvTileKind tile = ConvTileKind::automatic,
+                                                std::shared_ptr<ConvWorkspace> workspace = nullptr);
 
 /// Floats of packed weights and bias a kernel from make_fast_conv_kernel holds now (tests).
 int64_t packed_weight_floats(const OpKernel& fast_conv_kernel);

@@ -29,8 +29,8 @@ struct WinogradJob {
   const int64_t* origin_w = nullptr;  // [tiles_w] phase column of each tile column's first output
   int64_t dil_h = 1, dil_w = 1, pad_top = 0, pad_left = 0;
   const float* x = nullptr;  // the image's input [c_in][x_h][x_w]
-  // The image's input as [x_h][x_w][cp], channels past c_in zero (cp a multiple of 16), then
-  // cp zeros (the position padding taps read).
+  // The image's input as [x_h][x_w][cp] (cp a multiple of 16; lanes past c_in unspecified: no
+  // product reads them), then cp zeros (the position padding taps read).
   float* xt = nullptr;
   int64_t x_h = 0, x_w = 0, cp = 0;
   float* v = nullptr;        // transformed inputs [e][tile][cp]

@@ -40,8 +40,12 @@ bool WinogradConv::supports(const ConvDesc& d) {
 }
 
 WinogradConv::WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa,
-                           std::shared_ptr<ThreadPool> pool)
-    : desc_(d), isa_(isa), pool_(std::move(pool)), weight_(weight, weight + d.weight_count()) {
+                           std::shared_ptr<ThreadPool> pool, std::shared_ptr<ConvWorkspace> workspace)
+    : desc_(d),
+      isa_(isa),
+      pool_(std::move(pool)),
+      weight_(weight, weight + d.weight_count()),
+      workspace_(workspace ? std::move(workspace) : std::make_shared<ConvWorkspace>()) {
   const int64_t lanes = isa_lanes(isa_);
   cp_ = (d.c_in + 15) / 16 * 16;
   width_ = std::min<int64_t>(2, (d.c_out + lanes - 1) / lanes) * lanes;
@@ -185,23 +189,22 @@ void WinogradConv::run(const OpArgs& a, const AxisPlan& h, const AxisPlan& w) {
   job.bias = bias_.get();
   job.activation = static_cast<int>(d.activation.kind), job.alpha = d.activation.alpha;
   job.y_h = a.yd.h, job.y_w = a.yd.w;
-  // Buffers, grown as needed. The channel-last input's channels past c_in stay zero (never
-  // written); its zero position past the end is cleared per run.
+  // Buffers from the workspace, held by the context's other conv kernels' runs too: nothing in
+  // them is relied on from before this run. Lanes past c_in (of the channel-last input and so of
+  // the transformed inputs) and past c_out keep what they held, as no product or output reads
+  // them; the zero position that padding taps read, past the input's end, is cleared here.
   int64_t most_v = 0, most_prod = 0;
   for (const PhasePair& p : g.pairs) {
     const auto tiles = static_cast<int64_t>(p.h.origins.size() * p.w.origins.size());
     most_v = std::max(most_v, p.h.alpha * p.w.alpha * tiles * cp_);
     most_prod = std::max(most_prod, p.h.alpha * p.w.alpha * tiles * job.cop);
   }
-  auto ensure = [](AlignedFloats& buf, int64_t& have, int64_t need, bool zero) {
-    if (have < need) buf = AlignedFloats(need, zero), have = need;
-  };
-  ensure(xt_, xt_floats_, (a.xd.h * a.xd.w + 1) * cp_, true);
-  std::fill_n(xt_.get() + a.xd.h * a.xd.w * cp_, cp_, 0.0f);  // held a position of a larger input
-  ensure(v_, v_floats_, most_v, false);
-  ensure(prod_, prod_floats_, most_prod, false);
-  ensure(yt_, yt_floats_, a.yd.h * a.yd.w * job.cop, false);
-  job.xt = xt_.get(), job.v = v_.get(), job.prod = prod_.get(), job.yt = yt_.get();
+  const std::unique_lock<std::mutex> hold = workspace_->lock();
+  job.xt = workspace_->get(ConvWorkspace::winograd_input, (a.xd.h * a.xd.w + 1) * cp_);
+  std::fill_n(job.xt + a.xd.h * a.xd.w * cp_, cp_, 0.0f);
+  job.v = workspace_->get(ConvWorkspace::winograd_transformed, most_v);
+  job.prod = workspace_->get(ConvWorkspace::winograd_products, most_prod);
+  job.yt = workspace_->get(ConvWorkspace::winograd_output, a.yd.h * a.yd.w * job.cop);
   const int64_t in_plane = a.xd.h * a.xd.w, out_plane = a.yd.h * a.yd.w;
   for (int64_t n = 0; n < a.xd.n; ++n) {
     job.x = a.x + n * d.c_in * in_plane;

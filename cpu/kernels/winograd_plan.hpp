@@ -20,6 +20,7 @@
 #include "cpu/isa.hpp"
 #include "cpu/kernels/aligned_floats.hpp"
 #include "cpu/kernels/conv_geometry.hpp"
+#include "cpu/kernels/conv_workspace.hpp"
 #include "runtime/backend.hpp"
 #include "runtime/thread_pool.hpp"
 
@@ -32,7 +33,10 @@ class WinogradConv {
   static bool supports(const ConvDesc& d);
 
   /// `weight` (the layer's layout) and `bias` (c_out or null) are copied. `pool` must outlive it.
-  WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa, std::shared_ptr<ThreadPool> pool);
+  /// Runs take their buffers from `workspace` (shared with the context's other conv kernels; a
+  /// workspace of its own where null).
+  WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa, std::shared_ptr<ThreadPool> pool,
+               std::shared_ptr<ConvWorkspace> workspace = nullptr);
 
   /// Estimated cost of a run on one image with axis plans h, w (of extents xd -> yd) with the
   /// cheapest tile sizes, in multiply-adds of the direct kernels (the other passes converted at
@@ -94,10 +98,8 @@ class WinogradConv {
   int pinned_h_ = 0, pinned_w_ = 0;
   Geometry geo_;
   std::vector<Transformed> transformed_;  // per phase pair index ph * phases_w + pw
-  // Per-run buffers, kept for the next run: input channel-last, transformed inputs, products,
-  // output channel-last.
-  AlignedFloats xt_, v_, prod_, yt_;
-  int64_t xt_floats_ = 0, v_floats_ = 0, prod_floats_ = 0, yt_floats_ = 0;
+  // Per-run buffers (input channel-last, transformed inputs, products, output channel-last).
+  std::shared_ptr<ConvWorkspace> workspace_;
 };
 
 }  // namespace upconv::detail::cpu
