@@ -214,7 +214,7 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
 }
 
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
-                                         std::vector<int64_t>& packed_floats) {
+                                         std::vector<int64_t>& packed_floats, std::vector<bool>* winograd) {
   const Data data = make_data(c);
   const detail::ConvDesc d = c.desc();
   auto pool = std::make_shared<detail::ThreadPool>(2);
@@ -231,8 +231,10 @@ std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa
     if (!cw.output_dims(args.yd)) return "empty output for width " + std::to_string(w);
     std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf(""));
     args.y = got.data();
+    const int64_t winograd_before = detail::cpu::winograd_runs(*kernel);
     if (!kernel->run(args).ok()) got.clear();
     packed_floats.push_back(detail::cpu::packed_weight_floats(*kernel));
+    if (winograd) winograd->push_back(detail::cpu::winograd_runs(*kernel) > winograd_before);
     const std::string err = compare_with_reference(c, data, cw, x, got, args.yd,
                                                    " isa=" + std::string(detail::cpu::isa_name(isa)),
                                                    detail::cpu::WinogradConv::supports(d));
@@ -248,7 +250,8 @@ std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa
   const detail::ConvDesc d = c.desc();
   if (!detail::cpu::WinogradConv::supports(d)) return "not a Winograd layer: " + c.describe();
   auto pool = std::make_shared<detail::ThreadPool>(threads);
-  detail::cpu::WinogradConv conv(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool, std::move(workspace));
+  detail::cpu::WinogradConv conv(d, detail::cpu::WinogradConv::caller_weights(d, data.w.data()),
+                                 c.bias ? data.b.data() : nullptr, isa, pool, std::move(workspace));
   conv.pin_tile_sizes(mh, mw);
   std::mt19937_64 rng(c.seed + 29);
   for (size_t k = 0; k <= widths.size(); ++k) {

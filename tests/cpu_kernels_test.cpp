@@ -457,6 +457,25 @@ TEST(CpuBackend, DistinctPlansRunConcurrentlyOnOneContext) {
 // the first layout is dropped then unless a run used it. One output channel: the row layout is
 // 1 lane wide, the channel layout a vector wide. A wide input takes the row kernel, a 1-wide
 // one the channel kernel (a row vector would hold one valid lane).
+// The Winograd form transforms the weights of whichever layout is packed when a tile size is
+// first used (it keeps no copy of the caller's). On AVX-512 a 2-wide input of this layer takes
+// the channel kernel, whose layout replaces the row layout packed at creation (no run used
+// it), and a 32-wide one (32 x 32) then the Winograd form, from the channel layout.
+TEST(CpuConvKernelWeights, WinogradTransformsTheLayoutThatIsPacked) {
+  ConvCase c = ct(128, 56, 32, 8, 4, 2, 1);  // dcgan_g4-like
+  c.bias = true;
+  for (Isa isa : detail::cpu::available_isas()) {
+    const int64_t rows = 56 * (1 + 128 * 16), channels = 64 * (1 + 128 * 16);
+    std::vector<int64_t> floats;
+    std::vector<bool> winograd;
+    const std::string err = check_one_kernel_over_widths(c, isa, {2, 32}, floats, &winograd);
+    EXPECT_TRUE(err.empty()) << err;
+    if (isa != Isa::avx512f) continue;  // other ISAs choose otherwise
+    EXPECT_EQ(floats, (std::vector<int64_t>{rows, channels, channels}));
+    EXPECT_EQ(winograd, (std::vector<bool>{false, true}));
+  }
+}
+
 TEST(CpuConvKernelWeights, PackedForTheKernelsRunsTakeAndOnlyThose) {
   ConvCase c = cv(8, 1, 5, 64, 3, 1, 1, 1);
   c.bias = true;
@@ -558,7 +577,7 @@ TEST(CpuBackend, EnvironmentForcesALowerIsa) {
 // both direct kernels', within the tolerance), and UPCONV_CPU_WINOGRAD=0 keeps it on a direct one.
 TEST(CpuConvKernelWinograd, ChosenForWideThreeByThreeUnlessTheEnvironmentSaysNo) {
   if (detail::cpu::available_isas().empty()) GTEST_SKIP() << "no x86 SIMD kernels";
-  ConvCase c = cv(64, 64, 24, 24, 3, 1, 1, 1);
+  ConvCase c = cv(64, 64, 6, 24, 3, 1, 1, 1);
   c.bias = true;
   const Isa isa = detail::cpu::available_isas().front();
   ::unsetenv("UPCONV_CPU_WINOGRAD");

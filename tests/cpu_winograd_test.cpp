@@ -182,7 +182,8 @@ double cost_of(const ConvCase& c) {
   const detail::cpu::AxisPlan ph = detail::cpu::make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, c.h, yd.h);
   const detail::cpu::AxisPlan pw = detail::cpu::make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, c.w, yd.w);
   const std::vector<float> w(static_cast<size_t>(d.weight_count()), 1.0f);
-  WinogradConv conv(d, w.data(), nullptr, detail::cpu::available_isas().front(), std::make_shared<detail::ThreadPool>(1));
+  WinogradConv conv(d, WinogradConv::caller_weights(d, w.data()), nullptr, detail::cpu::available_isas().front(),
+                    std::make_shared<detail::ThreadPool>(1));
   return conv.cost(ph, pw, c.input_dims(), yd);
 }
 

@@ -110,7 +110,9 @@ class FastConvKernel final : public OpKernel {
     first = pack_weights(d, weight, bias, first.width);
     const bool direct_forced = tile == ConvTileKind::rows || tile == ConvTileKind::channels;
     if (!direct_forced && winograd_allowed() && WinogradConv::supports(d))
-      winograd_ = std::make_unique<WinogradConv>(d, weight, bias, isa_, pool_, std::move(workspace));
+      winograd_ = std::make_unique<WinogradConv>(
+          d, [this](int64_t co, int64_t ci, int64_t t) { return packed_weight(co, ci, t); }, bias, isa_, pool_,
+          std::move(workspace));
   }
 
   // Weights and bias per block: blocks x width lanes x (kh * kw * cig taps + 1 bias), per group.
@@ -122,6 +124,8 @@ class FastConvKernel final : public OpKernel {
     return floats;
   }
 
+  int64_t winograd_runs() const noexcept { return winograd_runs_; }
+
   Status run(const OpArgs& a) override {
     const ConvDesc& d = desc_;
     const Axes& axes = axes_for(a);
@@ -129,6 +133,7 @@ class FastConvKernel final : public OpKernel {
     const AxisPlan& pw = axes.w;
     if (use_winograd(a, ph, pw)) {
       winograd_->run(a, ph, pw);
+      ++winograd_runs_;
       return {};
     }
     const bool depthwise = use_depthwise(pw);
@@ -253,6 +258,14 @@ class FastConvKernel final : public OpKernel {
   }
 
  private:
+  // The weight of output channel co, input channel ci (group 0), tap t, from whichever layout is
+  // packed (packed_for packs one before it drops the other): what the Winograd form transforms.
+  float packed_weight(int64_t co, int64_t ci, int64_t t) const {
+    const PackedWeights& p = rows_.packed() ? rows_ : channels_;
+    return p.w.get()[((co / p.width) * desc_.kh * desc_.kw + t) * desc_.c_in_per_group() * p.width +
+                     ci * p.width + co % p.width];
+  }
+
   // `layout` packed, from the other one when it is not yet. A layout that no run has used is
   // dropped then, so a plan whose runs all take one kernel holds its weights once; one whose
   // input shapes lead to both kernels keeps both rather than repacking on every switch.
@@ -669,6 +682,7 @@ class FastConvKernel final : public OpKernel {
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
   int64_t row_chunk_ = 256;  // see row_chunk_for
+  int64_t winograd_runs_ = 0;
   std::unique_ptr<WinogradConv> winograd_;  // where it supports the layer
   std::vector<float> wmerge_;  // merged-phase weights of the current geometry (see plan_merged_phases)
   std::vector<float> wslide_;  // and their sliding-window form (see plan_sliding_window)
@@ -705,6 +719,10 @@ std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const floa
 
 int64_t packed_weight_floats(const OpKernel& fast_conv_kernel) {
   return dynamic_cast<const FastConvKernel&>(fast_conv_kernel).packed_weight_floats();
+}
+
+int64_t winograd_runs(const OpKernel& fast_conv_kernel) {
+  return dynamic_cast<const FastConvKernel&>(fast_conv_kernel).winograd_runs();
 }
 
 }  // namespace upconv::detail::cpu

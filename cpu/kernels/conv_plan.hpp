@@ -31,4 +31,7 @@ std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const floa
 /// Floats of packed weights and bias a kernel from make_fast_conv_kernel holds now (tests).
 int64_t packed_weight_floats(const OpKernel& fast_conv_kernel);
 
+/// Runs of a kernel from make_fast_conv_kernel so far that took the Winograd form (tests).
+int64_t winograd_runs(const OpKernel& fast_conv_kernel);
+
 }  // namespace upconv::detail::cpu

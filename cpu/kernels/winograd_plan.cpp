@@ -39,12 +39,18 @@ bool WinogradConv::supports(const ConvDesc& d) {
   return d.groups == 1 && (d.transposed || (d.stride_h == 1 && d.stride_w == 1)) && d.kh * d.kw > 1;
 }
 
-WinogradConv::WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa,
+WinogradConv::WeightReader WinogradConv::caller_weights(const ConvDesc& d, const float* weight) {
+  return [d, weight](int64_t co, int64_t ci, int64_t t) {
+    return d.transposed ? weight[(ci * d.c_out + co) * d.kh * d.kw + t] : weight[(co * d.c_in + ci) * d.kh * d.kw + t];
+  };
+}
+
+WinogradConv::WinogradConv(const ConvDesc& d, WeightReader weights, const float* bias, Isa isa,
                            std::shared_ptr<ThreadPool> pool, std::shared_ptr<ConvWorkspace> workspace)
     : desc_(d),
       isa_(isa),
       pool_(std::move(pool)),
-      weight_(weight, weight + d.weight_count()),
+      weights_(std::move(weights)),
       workspace_(workspace ? std::move(workspace) : std::make_shared<ConvWorkspace>()) {
   const int64_t lanes = isa_lanes(isa_);
   cp_ = (d.c_in + 15) / 16 * 16;
@@ -144,11 +150,9 @@ const WinogradConv::Transformed& WinogradConv::transformed(const PhasePair& p) {
   const WinogradMatrices mh = winograd_matrices(p.h.m, rh), mw = winograd_matrices(p.w.m, rw);
   const int ah = mh.alpha, aw = mw.alpha;
   t.u = AlignedFloats(static_cast<int64_t>(ah * aw) * blocks_ * d.c_in * width_);
-  // Kernel tap (sub-tap a, sub-tap b) of output co, input ci in the caller's layout.
+  // Kernel tap (sub-tap a, sub-tap b) of output co, input ci.
   auto weight_at = [&](int64_t co, int64_t ci, int a, int b) {
-    const int64_t tap = fh.taps[a] * d.kw + fw.taps[b];
-    return static_cast<double>(d.transposed ? weight_[(ci * d.c_out + co) * d.kh * d.kw + tap]
-                                            : weight_[(co * d.c_in + ci) * d.kh * d.kw + tap]);
+    return static_cast<double>(weights_(co, ci, fh.taps[a] * d.kw + fw.taps[b]));
   };
   // Per (co, ci): G_h g G_w^T in double, W axis first.
   std::vector<double> gw(static_cast<size_t>(rh * aw));

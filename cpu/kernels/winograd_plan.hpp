@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -32,10 +33,19 @@ class WinogradConv {
   /// is known per geometry (cost() is infinite where they do not).
   static bool supports(const ConvDesc& d);
 
-  /// `weight` (the layer's layout) and `bias` (c_out or null) are copied. `pool` must outlive it.
-  /// Runs take their buffers from `workspace` (shared with the context's other conv kernels; a
-  /// workspace of its own where null).
-  WinogradConv(const ConvDesc& d, const float* weight, const float* bias, Isa isa, std::shared_ptr<ThreadPool> pool,
+  /// The layer's weight of output channel co, input channel ci, kernel tap t = kh_i * kw + kw_i.
+  /// Read when a tile size is first used (the transformed weights are kept), so it must stay
+  /// valid as long as the WinogradConv: the conv kernel reads its own packed weights, rather
+  /// than a copy of the caller's being kept here beside them.
+  using WeightReader = std::function<float(int64_t co, int64_t ci, int64_t t)>;
+  /// A reader of weights in the caller's layout (conv: c_out, c_in, kh, kw; conv_transpose:
+  /// c_in, c_out, kh, kw) at `weight`, which must outlive its use.
+  static WeightReader caller_weights(const ConvDesc& d, const float* weight);
+
+  /// `bias` (c_out or null) is copied. `pool` must outlive it. Runs take their buffers from
+  /// `workspace` (shared with the context's other conv kernels; a workspace of its own where
+  /// null).
+  WinogradConv(const ConvDesc& d, WeightReader weights, const float* bias, Isa isa, std::shared_ptr<ThreadPool> pool,
                std::shared_ptr<ConvWorkspace> workspace = nullptr);
 
   /// Estimated cost of a run on one image with axis plans h, w (of extents xd -> yd) with the
@@ -92,7 +102,7 @@ class WinogradConv {
   ConvDesc desc_;
   Isa isa_;
   std::shared_ptr<ThreadPool> pool_;
-  std::vector<float> weight_;  // the caller's
+  WeightReader weights_;
   int64_t cp_ = 0, width_ = 0, blocks_ = 0;  // channels rounded up to 16; output-channel blocks
   AlignedFloats bias_;
   int pinned_h_ = 0, pinned_w_ = 0;
