@@ -214,7 +214,8 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
 }
 
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
-                                         std::vector<int64_t>& packed_floats, std::vector<bool>* winograd) {
+                                         std::vector<int64_t>& packed_floats,
+                                         std::vector<detail::cpu::ConvTileKind>* kernels) {
   const Data data = make_data(c);
   const detail::ConvDesc d = c.desc();
   auto pool = std::make_shared<detail::ThreadPool>(2);
@@ -231,10 +232,9 @@ std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa
     if (!cw.output_dims(args.yd)) return "empty output for width " + std::to_string(w);
     std::vector<float> got(static_cast<size_t>(args.yd.count()), std::nanf(""));
     args.y = got.data();
-    const int64_t winograd_before = detail::cpu::winograd_runs(*kernel);
     if (!kernel->run(args).ok()) got.clear();
     packed_floats.push_back(detail::cpu::packed_weight_floats(*kernel));
-    if (winograd) winograd->push_back(detail::cpu::winograd_runs(*kernel) > winograd_before);
+    if (kernels) kernels->push_back(detail::cpu::last_run_kernel(*kernel));
     const std::string err = compare_with_reference(c, data, cw, x, got, args.yd,
                                                    " isa=" + std::string(detail::cpu::isa_name(isa)),
                                                    detail::cpu::WinogradConv::supports(d));

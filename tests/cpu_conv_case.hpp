@@ -65,9 +65,10 @@ std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa
 
 /// Runs one automatic-choice kernel (weights of `c`) on inputs of each width in turn, each
 /// compared with the reference. Returns an error message or empty; `packed_floats` gets the
-/// kernel's packed weight size after creation and after each run, `winograd` (if given)
-/// whether each run took the Winograd form.
+/// kernel's packed weight size after creation and after each run, `kernels` (if given) the
+/// kernel each run took.
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
-                                         std::vector<int64_t>& packed_floats, std::vector<bool>* winograd = nullptr);
+                                         std::vector<int64_t>& packed_floats,
+                                         std::vector<detail::cpu::ConvTileKind>* kernels = nullptr);
 
 }  // namespace upconv::testing

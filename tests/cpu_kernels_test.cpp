@@ -22,7 +22,8 @@ using detail::cpu::Isa;
 
 const char* tile_name(ConvTileKind t) {
   return t == ConvTileKind::rows ? "rows" : t == ConvTileKind::channels ? "channels"
-       : t == ConvTileKind::depthwise ? "depthwise" : t == ConvTileKind::winograd ? "winograd" : "auto";
+       : t == ConvTileKind::depthwise ? "depthwise" : t == ConvTileKind::winograd ? "winograd"
+       : t == ConvTileKind::pointwise ? "pointwise" : "auto";
 }
 
 class CpuConvKernels : public ::testing::TestWithParam<std::tuple<Isa, ConvTileKind>> {
@@ -88,6 +89,36 @@ TEST_P(CpuConvKernels, RowsLongerThanOneItem) {
       ConvCase paired = ct(2, co, 1, w / 2, 2, 2, 0);
       paired.seed = in_place.seed + 2;
       expect_matches(paired);
+    }
+}
+
+// Layers whose every phase is one tap reading its own input position (kernel = stride, no
+// padding; 1x1 convs): the automatic choice runs them as channel GEMMs over panels of the whole
+// input plane (the pointwise kernel), whose tiles cross input rows, and whose panel edges fall
+// anywhere in a row. Output channels around the block height, groups, batches, bias and
+// activation, H strides 1-3 with W strides 1 and 2.
+TEST_P(CpuConvKernels, PointwisePhases) {
+  struct Shape {
+    int64_t c_in, c_out, h, w, kh, kw;
+  };
+  uint64_t seed = 900;
+  for (const Shape& s : {Shape{3, 5, 4, 7, 2, 2}, Shape{16, 9, 5, 33, 2, 2}, Shape{20, 17, 20, 37, 2, 2},
+                         Shape{8, 8, 3, 1, 2, 2}, Shape{6, 4, 7, 16, 3, 2}, Shape{5, 12, 6, 10, 2, 1},
+                         Shape{7, 3, 9, 11, 1, 1}, Shape{32, 20, 12, 12, 1, 1}})
+    for (int variant = 0; variant < 2; ++variant) {
+      ConvCase c = ct(s.c_in, s.c_out, s.h, s.w, 1, 1, 0);
+      c.kh = c.sh = s.kh;
+      c.kw = c.sw = s.kw;
+      c.transposed = s.kh * s.kw > 1;  // else a 1x1 conv
+      c.seed = seed++;
+      if (variant == 1) {
+        c.n = 2;
+        c.bias = true;
+        c.act = c.transposed ? Activation::leaky_relu : Activation::tanh;
+        if (s.c_in % 2 == 0 && s.c_out % 2 == 0) c.groups = 2;
+      }
+      expect_matches(c);
+      expect_matches(c, 3);
     }
 }
 
@@ -467,13 +498,42 @@ TEST(CpuConvKernelWeights, WinogradTransformsTheLayoutThatIsPacked) {
   for (Isa isa : detail::cpu::available_isas()) {
     const int64_t rows = 56 * (1 + 128 * 16), channels = 64 * (1 + 128 * 16);
     std::vector<int64_t> floats;
-    std::vector<bool> winograd;
-    const std::string err = check_one_kernel_over_widths(c, isa, {2, 32}, floats, &winograd);
+    std::vector<ConvTileKind> kernels;
+    const std::string err = check_one_kernel_over_widths(c, isa, {2, 32}, floats, &kernels);
     EXPECT_TRUE(err.empty()) << err;
     if (isa != Isa::avx512f) continue;  // other ISAs choose otherwise
     EXPECT_EQ(floats, (std::vector<int64_t>{rows, channels, channels}));
-    EXPECT_EQ(winograd, (std::vector<bool>{false, true}));
+    EXPECT_EQ(kernels, (std::vector<ConvTileKind>{ConvTileKind::channels, ConvTileKind::winograd}));
   }
+}
+
+// The automatic choice takes the pointwise kernel exactly where every phase is one tap on its
+// own input position: not with padding, output padding, a kernel longer than the stride, or
+// three W phases (only two are stored interleaved).
+TEST(CpuConvKernelChoice, PointwiseWhereEveryPhaseIsOneTapOnItsOwnPosition) {
+  const auto kernel_of = [](ConvCase c) {
+    std::vector<int64_t> floats;
+    std::vector<ConvTileKind> kernels;
+    const std::string err = check_one_kernel_over_widths(c, detail::cpu::available_isas().back(), {c.w}, floats, &kernels);
+    EXPECT_TRUE(err.empty()) << err;
+    return kernels.empty() ? ConvTileKind::automatic : kernels.back();
+  };
+  if (detail::cpu::available_isas().empty()) GTEST_SKIP() << "no x86 SIMD kernels";
+  EXPECT_EQ(kernel_of(ct(16, 8, 6, 10, 2, 2, 0)), ConvTileKind::pointwise);
+  EXPECT_EQ(kernel_of(cv(16, 8, 6, 10, 1, 1, 0, 1)), ConvTileKind::pointwise);
+  ConvCase h_only = ct(16, 8, 6, 10, 2, 2, 0);
+  h_only.kw = h_only.sw = 1;
+  EXPECT_EQ(kernel_of(h_only), ConvTileKind::pointwise);
+  ConvCase padded = ct(16, 8, 6, 10, 2, 2, 0);
+  padded.pt = 1;
+  EXPECT_NE(kernel_of(padded), ConvTileKind::pointwise);
+  ConvCase out_pad = ct(16, 8, 6, 10, 2, 2, 0);
+  out_pad.opw = 1;
+  EXPECT_NE(kernel_of(out_pad), ConvTileKind::pointwise);
+  EXPECT_NE(kernel_of(ct(16, 8, 6, 10, 4, 2, 1)), ConvTileKind::pointwise);
+  EXPECT_NE(kernel_of(ct(16, 8, 6, 10, 3, 3, 0)), ConvTileKind::pointwise);
+  EXPECT_NE(kernel_of(cv(16, 8, 6, 10, 1, 2, 0, 1)), ConvTileKind::pointwise);  // strided 1x1 conv
+  EXPECT_NE(kernel_of(cv(16, 8, 6, 10, 1, 1, 1, 1)), ConvTileKind::pointwise);  // padded 1x1 conv
 }
 
 TEST(CpuConvKernelWeights, PackedForTheKernelsRunsTakeAndOnlyThose) {

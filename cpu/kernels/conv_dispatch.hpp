@@ -14,6 +14,7 @@ namespace upconv::detail::cpu {
   extern template void ConvRowKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
   extern template void ConvChannelKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
   extern template void ConvDepthwiseKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
+  extern template void ConvPointwiseKernel::operator()<ARCH>(ARCH, const ConvJob&, int64_t, int64_t, float*) const; \
   extern template void WinogradToChannelLastKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \
   extern template void WinogradFromChannelLastKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \
   extern template void WinogradInputKernel::operator()<ARCH>(ARCH, const WinogradJob&, int64_t, int64_t) const; \

@@ -98,6 +98,9 @@ struct ConvJob {
   const int64_t* group_first = nullptr;  // tiles of group k: [group_first[k], group_first[k + 1])
   int64_t num_groups = 0;
   int64_t group_positions = 0;  // at most this many positions per group
+  // Pointwise kernel: the input plane of x (x_h x x_w) as one row, in panels of `panel`
+  // positions (a multiple of 16), `panels` per (image, group).
+  int64_t panel = 0, panels = 0;
 };
 
 /// Register-tile limits per ISA, shared by the planner (weight packing, scratch sizes) and the
@@ -107,6 +110,7 @@ constexpr int isa_lanes(Isa isa) { return isa == Isa::avx512f ? 16 : isa == Isa:
 constexpr int row_max_vectors(bool wide, int rows) {
   return wide ? (rows == 1 ? 8 : rows == 2 ? 6 : rows == 4 ? 5 : 3) : (rows == 1 ? 6 : rows == 2 ? 4 : rows == 4 ? 2 : 1);
 }
+constexpr int kMaxRowVectors = 8;  // the most row_max_vectors gives
 /// Channel kernel: vectors of output channels are 1, 2 or 4; positions per tile at most:
 constexpr int channel_max_positions(bool wide, int vectors) {
   return wide ? (vectors == 1 ? 16 : vectors == 2 ? 12 : 6) : (vectors == 1 ? 8 : vectors == 2 ? 5 : 2);
@@ -154,6 +158,12 @@ struct ConvChannelKernel {
 /// items = (n * groups + g) * ceil(y_h / row_chunk) + block of row_chunk output rows; scratch
 /// holds one phase row (y_w floats).
 struct ConvDepthwiseKernel {
+  template <class Arch>
+  void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
+};
+/// Pointwise kernel (every phase one tap per axis, reading input position q at phase position q;
+/// at most 2 W phases, interleaved): items = (n * groups + g) * panels + panel.
+struct ConvPointwiseKernel {
   template <class Arch>
   void operator()(Arch, const ConvJob& job, int64_t begin, int64_t end, float* scratch) const;
 };

@@ -33,12 +33,15 @@ namespace {
 /// with `partner` set, the tile is the second of two stride-2 W phases and partner holds the
 /// first one's sums for the same rows and columns (row r at partner + r * partner_stride): both
 /// get the epilogue and are stored interleaved, column q of the tile at output columns 2q, 2q + 1.
+/// With `vector_out` set, vector v of row r goes to vector_out[v] + r * out_stride instead of
+/// out + r * out_stride + v * L (x 2 paired): the tile's vectors may lie in different output rows.
 struct RowTileEpilogue {
   const float* bias;  // per row
   int rows, kind;
   float alpha;
   const float* partner = nullptr;
   int64_t partner_stride = 0;
+  float* const* vector_out = nullptr;
 };
 
 /// The epilogue of a row tile (see RowTileEpilogue) for one activation, the rows and vectors
@@ -58,11 +61,12 @@ template <class Arch, int Kind, bool Paired, int S, int R, int V>
       UPCONV_UNROLL
       for (int k = 1; k < S; ++k) sum += acc[k][r][v];
       sum = activate<Arch>(Kind, epi.alpha, sum + bias);
+      float* dst = epi.vector_out ? epi.vector_out[v] + r * out_stride : out + r * out_stride + (Paired ? 2 : 1) * v * L;
       if constexpr (Paired) {
         const B first = B::load_unaligned(epi.partner + r * epi.partner_stride + v * L);
-        store_interleaved2<Arch>(activate<Arch>(Kind, epi.alpha, first + bias), sum, out + r * out_stride + 2 * v * L);
+        store_interleaved2<Arch>(activate<Arch>(Kind, epi.alpha, first + bias), sum, dst);
       } else {
-        sum.store_unaligned(out + r * out_stride + v * L);
+        sum.store_unaligned(dst);
       }
     }
   }
@@ -691,3 +695,4 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
 
 #include "cpu/kernels/conv_channel_kernel.ipp"
 #include "cpu/kernels/conv_depthwise_kernel.ipp"
+#include "cpu/kernels/conv_pointwise_kernel.ipp"

@@ -124,7 +124,7 @@ class FastConvKernel final : public OpKernel {
     return floats;
   }
 
-  int64_t winograd_runs() const noexcept { return winograd_runs_; }
+  ConvTileKind last_kernel() const noexcept { return last_kernel_; }
 
   Status run(const OpArgs& a) override {
     const ConvDesc& d = desc_;
@@ -133,18 +133,23 @@ class FastConvKernel final : public OpKernel {
     const AxisPlan& pw = axes.w;
     if (use_winograd(a, ph, pw)) {
       winograd_->run(a, ph, pw);
-      ++winograd_runs_;
+      last_kernel_ = ConvTileKind::winograd;
       return {};
     }
     const bool depthwise = use_depthwise(pw);
-    const bool channels = !depthwise && use_channel_tiles(ph, pw);
+    const bool pointwise = !depthwise && use_pointwise(a, ph, pw);
+    const bool channels = !depthwise && !pointwise && use_channel_tiles(ph, pw);
+    const bool rows = !depthwise && !pointwise && !channels;
+    last_kernel_ = depthwise ? ConvTileKind::depthwise : pointwise ? ConvTileKind::pointwise
+                 : channels  ? ConvTileKind::channels  : ConvTileKind::rows;
 
     PackedWeights& pk = packed_for(channels ? channels_ : rows_);
     // The row kernel reads the caller's input in place where it can, except where its channel
-    // planes alias in L1 and the ring of padded rows can take it instead.
-    const int32_t ring_fits = !channels && !depthwise ? padded_row_ring_rows(ph, pw) : 0;
-    const bool in_place = !channels && !depthwise && rows_read_input_in_place(a, ph, pw) &&
-                          !(ring_fits > 0 && channel_rows_alias(a.xd.h * a.xd.w, d.c_in_per_group()));
+    // planes alias in L1 and the ring of padded rows can take it instead. The pointwise kernel
+    // reads it in place (it reads no padding).
+    const int32_t ring_fits = rows ? padded_row_ring_rows(ph, pw) : 0;
+    const bool in_place = pointwise || (rows && rows_read_input_in_place(a, ph, pw) &&
+                                        !(ring_fits > 0 && channel_rows_alias(a.xd.h * a.xd.w, d.c_in_per_group())));
     const bool rows_outer = channels;
     const int32_t ring_rows = in_place ? 0 : ring_fits;
     const float* xp = in_place || ring_rows > 0 ? a.x : pad_input(a, ph, pw, rows_outer);
@@ -182,6 +187,17 @@ class FastConvKernel final : public OpKernel {
       const int64_t items = job.n * job.groups * ((a.yd.h + job.row_chunk - 1) / job.row_chunk);
       run_items(items, a.yd.w + 64, [&](int64_t b, int64_t e, float* s) {
         dispatch_isa(isa_, ConvDepthwiseKernel{}, job, b, e, s);
+      });
+    } else if (pointwise) {
+      job.x = a.x;
+      job.x_h = a.xd.h;
+      job.x_w = a.xd.w;
+      const int64_t plane = a.xd.h * a.xd.w;
+      job.panel = pointwise_panel(job.cig, plane, job.n * job.groups);
+      job.panels = (plane + job.panel - 1) / job.panel;
+      const int64_t scratch = (job.cig + job.block_width * job.w.num_phases) * job.panel + 16 + 64;
+      run_items(job.n * job.groups * job.panels, scratch, [&](int64_t b, int64_t e, float* s) {
+        dispatch_isa(isa_, ConvPointwiseKernel{}, job, b, e, s);
       });
     } else if (channels) {
       bool packs = false;
@@ -326,11 +342,42 @@ class FastConvKernel final : public OpKernel {
   // 118 M against 126 M direct, measured 1.07 against 1.57 ms at 1 thread in one busy hour).
   // One group: WinogradConv takes no other.
   bool use_winograd(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) {
-    if (!winograd_) return false;
+    if (!winograd_ || (tile_ == ConvTileKind::pointwise && use_pointwise(a, ph, pw))) return false;
     const double cost = winograd_->cost(ph, pw, a.xd, a.yd);
     if (tile_ == ConvTileKind::winograd) return cost < std::numeric_limits<double>::infinity();
     const double direct = static_cast<double>(desc_.c_in * desc_.c_out) * ph.valid_taps() * pw.valid_taps();
     return direct > cost;
+  }
+
+  // Every phase of both axes has one tap, and phase position q reads input position q (no
+  // padding, unit input step, the phases tiling the output exactly, at most 2 W phases): a
+  // conv_transpose whose kernel equals its stride (unet_up), or a 1x1 conv. The pointwise
+  // kernel runs it on panels of consecutive positions across input rows.
+  bool use_pointwise(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) const {
+    if (tile_ == ConvTileKind::rows || tile_ == ConvTileKind::channels) return false;
+    return pointwise_axis(ph, a.xd.h, a.yd.h) && pointwise_axis(pw, a.xd.w, a.yd.w) && pw.out_step <= 2;
+  }
+  static bool pointwise_axis(const AxisPlan& p, int64_t in_len, int64_t out_len) {
+    if (p.in_step != 1 || out_len != p.out_step * in_len || static_cast<int64_t>(p.phases.size()) != p.out_step)
+      return false;
+    for (size_t k = 0; k < p.phases.size(); ++k) {
+      const AxisPhase& phase = p.phases[k];
+      if (phase.out_start != static_cast<int64_t>(k) || phase.count != in_len || phase.tap_end - phase.tap_begin != 1 ||
+          p.taps[static_cast<size_t>(phase.tap_begin)].off != p.pad_before)
+        return false;
+    }
+    return true;
+  }
+
+  // Positions per pointwise item: whole row tiles (the block's rows x the most vectors), as
+  // many as keep the panel's inputs within 24 KB (every tile of the item reads them from L1),
+  // and few enough for 4 items per thread.
+  int64_t pointwise_panel(int64_t cig, int64_t plane, int64_t planes) const {
+    const int64_t lanes = isa_lanes(isa_);
+    const int64_t tile = lanes * row_max_vectors(lanes == 16, static_cast<int>(rows_.width));
+    const int64_t fit = (24 * 1024 / static_cast<int64_t>(sizeof(float))) / (cig * tile);
+    const int64_t spread = plane * planes / (4 * static_cast<int64_t>(pool_->size()) * tile);
+    return std::max<int64_t>(1, std::min(fit, spread)) * tile;
   }
 
   int max_positions() const {
@@ -682,7 +729,7 @@ class FastConvKernel final : public OpKernel {
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
   int64_t row_chunk_ = 256;  // see row_chunk_for
-  int64_t winograd_runs_ = 0;
+  ConvTileKind last_kernel_ = ConvTileKind::automatic;  // the kernel of the last run (none yet)
   std::unique_ptr<WinogradConv> winograd_;  // where it supports the layer
   std::vector<float> wmerge_;  // merged-phase weights of the current geometry (see plan_merged_phases)
   std::vector<float> wslide_;  // and their sliding-window form (see plan_sliding_window)
@@ -721,8 +768,8 @@ int64_t packed_weight_floats(const OpKernel& fast_conv_kernel) {
   return dynamic_cast<const FastConvKernel&>(fast_conv_kernel).packed_weight_floats();
 }
 
-int64_t winograd_runs(const OpKernel& fast_conv_kernel) {
-  return dynamic_cast<const FastConvKernel&>(fast_conv_kernel).winograd_runs();
+ConvTileKind last_run_kernel(const OpKernel& fast_conv_kernel) {
+  return dynamic_cast<const FastConvKernel&>(fast_conv_kernel).last_kernel();
 }
 
 }  // namespace upconv::detail::cpu

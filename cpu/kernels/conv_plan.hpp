@@ -3,7 +3,9 @@
 // kernel pads the rows it reads itself), and splits the outputs over the thread pool. Weights are
 // packed at creation for the shape the runs most likely take, and repacked for the other one by
 // the first run that takes it. Stride-1 convs and conv_transposes may instead run in the
-// Winograd form (winograd_plan.hpp) where its estimated cost is lower.
+// Winograd form (winograd_plan.hpp) where its estimated cost is lower. Layers whose every phase
+// is one tap on its own input position (kernel = stride, no padding; 1x1 convs) take the
+// pointwise kernel: channel GEMMs over panels of the whole input plane.
 #pragma once
 
 #include <memory>
@@ -19,7 +21,9 @@ namespace upconv::detail::cpu {
 /// to depthwise layers only (others then pick automatically); automatic picks it for them.
 /// `winograd` applies where WinogradConv takes the layer and the run's geometry (others pick
 /// automatically); automatic picks it where its estimated cost is below the direct kernels'.
-enum class ConvTileKind { automatic, rows, channels, depthwise, winograd };
+/// `pointwise` applies where every phase has one tap reading its own input position (others pick
+/// automatically); automatic picks it there.
+enum class ConvTileKind { automatic, rows, channels, depthwise, winograd, pointwise };
 
 /// `isa` must be available (see isa.hpp). `pool` must outlive the kernel. `workspace`: the
 /// per-run buffers shared by a context's conv kernels (one of its own where null).
@@ -31,7 +35,8 @@ std::unique_ptr<OpKernel> make_fast_conv_kernel(const ConvDesc& desc, const floa
 /// Floats of packed weights and bias a kernel from make_fast_conv_kernel holds now (tests).
 int64_t packed_weight_floats(const OpKernel& fast_conv_kernel);
 
-/// Runs of a kernel from make_fast_conv_kernel so far that took the Winograd form (tests).
-int64_t winograd_runs(const OpKernel& fast_conv_kernel);
+/// The kernel the last run of a kernel from make_fast_conv_kernel took (automatic: no run yet;
+/// tests).
+ConvTileKind last_run_kernel(const OpKernel& fast_conv_kernel);
 
 }  // namespace upconv::detail::cpu
