@@ -215,11 +215,11 @@ std::string check_against_reference(const ConvCase& c, detail::cpu::Isa isa, det
 
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
                                          std::vector<int64_t>& packed_floats,
-                                         std::vector<detail::cpu::ConvTileKind>* kernels) {
+                                         std::vector<detail::cpu::ConvTileKind>* kernels, detail::cpu::ConvTileKind tile) {
   const Data data = make_data(c);
   const detail::ConvDesc d = c.desc();
   auto pool = std::make_shared<detail::ThreadPool>(2);
-  auto kernel = detail::cpu::make_fast_conv_kernel(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool);
+  auto kernel = detail::cpu::make_fast_conv_kernel(d, data.w.data(), c.bias ? data.b.data() : nullptr, isa, pool, tile);
   packed_floats = {detail::cpu::packed_weight_floats(*kernel)};
   std::mt19937_64 rng(c.seed + 17);
   for (int64_t w : widths) {

@@ -63,12 +63,13 @@ std::string check_winograd_against_reference(const ConvCase& c, detail::cpu::Isa
                                              const std::vector<int64_t>& widths = {},
                                              std::shared_ptr<detail::cpu::ConvWorkspace> workspace = nullptr);
 
-/// Runs one automatic-choice kernel (weights of `c`) on inputs of each width in turn, each
+/// Runs one kernel (weights of `c`, tile kind `tile`) on inputs of each width in turn, each
 /// compared with the reference. Returns an error message or empty; `packed_floats` gets the
 /// kernel's packed weight size after creation and after each run, `kernels` (if given) the
 /// kernel each run took.
 std::string check_one_kernel_over_widths(const ConvCase& c, detail::cpu::Isa isa, const std::vector<int64_t>& widths,
                                          std::vector<int64_t>& packed_floats,
-                                         std::vector<detail::cpu::ConvTileKind>* kernels = nullptr);
+                                         std::vector<detail::cpu::ConvTileKind>* kernels = nullptr,
+                                         detail::cpu::ConvTileKind tile = detail::cpu::ConvTileKind::automatic);
 
 }  // namespace upconv::testing

@@ -592,11 +592,12 @@ TEST(CpuConvKernelPadding, MergedPhaseTablesFollowTheGeometry) {
   ConvCase fs = ct(5, 1, 4, 96, 9, 3, 4);  // fsrcnn-like: merged phases, window tiles on AVX-512
   fs.oph = fs.opw = 2;
   fs.bias = true;
-  ConvCase up = ct(3, 1, 2, 129, 2, 2, 0);
+  ConvCase up = ct(3, 1, 2, 129, 2, 2, 0);  // the row kernel's (automatic: the pointwise kernel's)
   for (const ConvCase& c : {fs, up})
     for (Isa isa : detail::cpu::available_isas()) {
       std::vector<int64_t> floats;
-      const std::string err = check_one_kernel_over_widths(c, isa, {96, 129, 128, 1, 2, 129, 128, 17, 96}, floats);
+      const std::string err =
+          check_one_kernel_over_widths(c, isa, {96, 129, 128, 1, 2, 129, 128, 17, 96}, floats, nullptr, ConvTileKind::rows);
       EXPECT_TRUE(err.empty()) << err;
     }
 }
