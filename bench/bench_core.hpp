@@ -105,4 +105,8 @@ inline constexpr double kPeakCopyGBs = 38.0;
 /// "AMD EPYC ... (family F model M)" from /proc/cpuinfo (Linux), else "unknown CPU".
 std::string cpu_model_name();
 
+/// Makes where large buffers come from independent of earlier allocations in the process (glibc:
+/// a fixed mmap threshold), so that a layer times the same whichever layers ran before it.
+void fix_allocation_for_timing();
+
 }  // namespace upconv::bench

@@ -182,6 +182,7 @@ Result<Options> take_options(int& argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace upconv::bench;
+  fix_allocation_for_timing();
   auto options = take_options(argc, argv);
   if (!options.ok()) {
     std::cerr << "upconv_bench: " << options.status().message() << "\n";

@@ -237,6 +237,7 @@ int bench_command(std::span<const std::string> args) {
   if (!options.ok()) return report_error("bench", options.status().message(), kExitUsage);
   auto layers = bench::load_layers(options->shapes);
   if (!layers.ok()) return report_error("bench", layers.status().message(), kExitFailure);
+  bench::fix_allocation_for_timing();
   ContextOptions copts;
   copts.backend = options->backend;
   copts.num_threads = options->threads;
