@@ -27,7 +27,7 @@ void ConvPointwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
                   : R == 4 ? row_max_vectors(wide, 4) : row_max_vectors(wide, 8);
   const int64_t P = job.panel, plane = job.x_h * job.x_w, cig = job.cig;
   const int32_t phases_w = job.w.num_phases;  // 1, or 2 stored interleaved
-  // Scratch (see pointwise_scratch in conv_plan.cpp): the panel's inputs [cig][P], the sums
+  // Scratch (sized in FastConvKernel::run, conv_plan.cpp): the panel's inputs [cig][P], the sums
   // [R][W phase][P], the tap offset.
   float* panel = scratch;
   float* sums = panel + cig * P;
