@@ -51,6 +51,9 @@ template <class Arch, int Kind, bool Paired, int S, int R, int V>
                                                        const RowTileEpilogue& epi, float* out, int64_t out_stride) {
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
+  float* row0[V];  // each vector's address in the tile's first row, chosen once per tile
+  UPCONV_UNROLL
+  for (int v = 0; v < V; ++v) row0[v] = epi.vector_out ? epi.vector_out[v] : out + (Paired ? 2 : 1) * v * L;
   UPCONV_UNROLL
   for (int r = 0; r < R; ++r) {
     if (r >= epi.rows) break;
@@ -61,7 +64,7 @@ template <class Arch, int Kind, bool Paired, int S, int R, int V>
       UPCONV_UNROLL
       for (int k = 1; k < S; ++k) sum += acc[k][r][v];
       sum = activate<Arch>(Kind, epi.alpha, sum + bias);
-      float* dst = epi.vector_out ? epi.vector_out[v] + r * out_stride : out + r * out_stride + (Paired ? 2 : 1) * v * L;
+      float* dst = row0[v] + r * out_stride;
       if constexpr (Paired) {
         const B first = B::load_unaligned(epi.partner + r * epi.partner_stride + v * L);
         store_interleaved2<Arch>(activate<Arch>(Kind, epi.alpha, first + bias), sum, dst);
