@@ -487,8 +487,7 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
   constexpr int L = B::size;
   constexpr bool wide = L == 16;
   const int R = static_cast<int>(job.block_width);
-  const int max_v = R == 1 ? row_max_vectors(wide, 1) : R == 2 ? row_max_vectors(wide, 2)
-                  : R == 4 ? row_max_vectors(wide, 4) : row_max_vectors(wide, 8);
+  const int max_v = row_max_vectors(wide, R);
   const int64_t cq = job.row_chunk;
 
   // Scratch: phase rows [blocks * R][phases][cq + 128] of one chunk, then the tap arrays.

@@ -23,8 +23,7 @@ void ConvPointwiseKernel::operator()(Arch, const ConvJob& job, int64_t begin, in
   constexpr int64_t L = B::size;
   constexpr bool wide = L == 16;
   const int R = static_cast<int>(job.block_width);
-  const int max_v = R == 1 ? row_max_vectors(wide, 1) : R == 2 ? row_max_vectors(wide, 2)
-                  : R == 4 ? row_max_vectors(wide, 4) : row_max_vectors(wide, 8);
+  const int max_v = row_max_vectors(wide, R);
   const int64_t P = job.panel, plane = job.x_h * job.x_w, cig = job.cig;
   const int32_t phases_w = job.w.num_phases;  // 1, or 2 stored interleaved
   // Scratch (sized in FastConvKernel::run, conv_plan.cpp): the panel's inputs [cig][P], the sums

@@ -23,7 +23,9 @@ class ConvWorkspace {
   /// plan left there (the buffer only grows). Call with lock() held.
   float* get(Slot slot, int64_t floats) {
     if (capacity_[slot] < floats) {
-      buffers_[slot] = AlignedFloats();  // the old one goes before the new one comes
+      // The old one goes before the new one comes; if that throws, the slot holds nothing.
+      buffers_[slot] = AlignedFloats();
+      capacity_[slot] = 0;
       buffers_[slot] = AlignedFloats(floats, /*zero=*/false);
       capacity_[slot] = floats;
     }
