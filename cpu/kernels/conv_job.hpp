@@ -101,6 +101,13 @@ struct ConvJob {
   // Pointwise kernel: the input plane of x (x_h x x_w) as one row, in panels of `panel`
   // positions (a multiple of 16), `panels` per (image, group).
   int64_t panel = 0, panels = 0;
+  // Row kernel, one W phase of two taps `pair_spacing` input columns apart (0: unused): outputs
+  // x and x + pair_spacing are computed together by Winograd F(2, 2) (row_pair_tile; AVX-512).
+  // row_chunk is then a whole number of blocks of 2 * pair_spacing outputs (see PairBlock).
+  int64_t pair_spacing = 0;
+  // Its copy of the input columns an item reads: per valid H tap and channel, pair_copy_stride
+  // floats, in scratch from pair_copy_offset on.
+  int64_t pair_copy_stride = 0, pair_copy_offset = 0;
 };
 
 /// Register-tile limits per ISA, shared by the planner (weight packing, scratch sizes) and the
@@ -135,6 +142,35 @@ constexpr int merged_max_phases = 4;
 /// (V + 1 registers) and P x V accumulators fit in 32 registers.
 constexpr int slide_vectors(int phases) { return phases == 2 ? 8 : phases == 3 ? 6 : 5; }
 constexpr int slide_max_taps = 4;
+/// Row-pair tile (AVX-512 only): output-channel rows per tile for a row-kernel block of `rows`
+/// (4 or 8; smaller blocks do not take the form), and vectors of first-half positions per tile;
+/// 3 x 4 x 2 sums, 6 input vectors and two weights fill the 32 registers. (Measured on Zen 5
+/// with the input in L1: 8 x 1 tiles ran 5% slower, 4 x 1 15%, 2 x 2 and 1 x 4 far slower.)
+constexpr int pair_rows(int rows) { return rows < 4 ? rows : 4; }
+constexpr int pair_max_vectors(bool wide, int rows) { return wide && rows >= 4 ? 2 : 0; }
+/// Floats per channel row of the row-pair form's input copy for items of `chunk` outputs: the
+/// chunk, the spacing and a vector, rounded up to an odd number of 64-byte lines (so that the
+/// rows spread over every L1 set).
+constexpr int64_t pair_copy_stride(int64_t chunk, int64_t d, int64_t lanes) {
+  const int64_t lines = (chunk + d + lanes + 15) / 16;
+  return (lines % 2 == 0 ? lines + 1 : lines) * 16;
+}
+/// One block of 2d outputs [b, b + 2d) of a row-pair chunk ending at q_hi (the last block may be
+/// partial): first-half positions [b, b + pairs) pair with [b + d, b + d + pairs), and the
+/// positions [direct_begin, direct_end) are left to plain row tiles (the first half's tail
+/// whose partners lie past the row's end, or the whole block where fewer than a vector pair).
+struct PairBlock {
+  int64_t pairs, direct_begin, direct_end;
+  constexpr PairBlock(int64_t b, int64_t q_hi, int64_t d, int64_t lanes)
+      : pairs(q_hi - b > d && q_hi - b - d >= lanes ? (q_hi - b < 2 * d ? q_hi - b - d : d) : 0),
+        direct_begin(b + pairs),
+        direct_end(pairs > 0 ? b + d : (q_hi - b < 2 * d ? q_hi : b + 2 * d)) {}
+};
+/// Row-pair phase outputs per item: whole blocks of 2d, about 256.
+constexpr int64_t pair_row_chunk(int64_t d) {
+  const int64_t blocks = (256 + d) / (2 * d);
+  return (blocks < 1 ? 1 : blocks) * 2 * d;
+}
 /// Row kernel: slots of its ring of padded input rows at most (job.ring_rows).
 constexpr int kMaxRingRows = 16;
 /// Floats the padded input must stay readable past its end (the widest row-tile over-read).

@@ -8,7 +8,8 @@
 //    phase row; weights broadcast, input vectors loaded straight from the padded row (padded by
 //    each thread into a small ring of rows, see PaddedRowRing, or read from the caller's input
 //    when nothing needs padding). The phase rows of one output row are then interleaved on
-//    store with bias and activation.
+//    store with bias and activation. A W phase of two taps d >= a vector apart takes the row-pair
+//    tiles instead (conv_row_pairs.ipp): outputs x and x + d in three channel sums, not four.
 //  - Channel kernel: a register tile of M output positions x V vectors of output channels;
 //    the positions' input values (only valid taps) are broadcast from the padded input (tiles
 //    within one row) or from a packed copy, weights are vector loads.
@@ -479,6 +480,8 @@ class PaddedRowRing {
   int64_t item_ = 0;
 };
 
+#include "cpu/kernels/conv_row_pairs.ipp"
+
 }  // namespace
 
 template <class Arch>
@@ -586,6 +589,14 @@ void ConvRowKernel::operator()(Arch, const ConvJob& job, int64_t begin, int64_t 
     auto output_row = [&](int64_t blk) {
       return job.y + ((n * job.c_out + g * job.cog + blk * R) * job.y_h + oh) * job.y_w;
     };
+
+    if constexpr (wide)
+      if (job.pair_spacing > 0) {  // one W phase of two taps: Winograd F(2, 2), see conv_row_pairs.ipp
+        const int taps = phase_taps(0, 0);
+        row_pair_chunk<Arch>(job, x_tap, w_off, taps, n, g, oh, q_lo, min_i64(job.w.phases[0].count, q_lo + cq), wg,
+                             block_floats, xp_plane, rows, row_stride, scratch + job.pair_copy_offset);
+        continue;
+      }
 
     int64_t direct_end = q_lo;  // columns [q_lo, direct_end) stored by the tiles (see direct below)
     // The W phases one by one, or in pairs: two stride-2 phases of equal counts (dcgan_g4,

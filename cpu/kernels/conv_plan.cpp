@@ -140,15 +140,17 @@ class FastConvKernel final : public OpKernel {
     const bool pointwise = !depthwise && use_pointwise(a, ph, pw);
     const bool channels = !depthwise && !pointwise && use_channel_tiles(ph, pw);
     const bool rows = !depthwise && !pointwise && !channels;
-    last_kernel_ = depthwise ? ConvTileKind::depthwise : pointwise ? ConvTileKind::pointwise
-                 : channels  ? ConvTileKind::channels  : ConvTileKind::rows;
 
     PackedWeights& pk = packed_for(channels ? channels_ : rows_);
     // The row kernel reads the caller's input in place where it can, except where its channel
     // planes alias in L1 and the ring of padded rows can take it instead. The pointwise kernel
     // reads it in place (it reads no padding).
+    const int64_t pair_d = rows ? pair_spacing(pw) : 0;
+    const int64_t chunk = pair_d > 0 ? pair_row_chunk(pair_d) : row_chunk_;
+    last_kernel_ = depthwise ? ConvTileKind::depthwise : pointwise ? ConvTileKind::pointwise
+                 : channels  ? ConvTileKind::channels  : pair_d > 0 ? ConvTileKind::row_pairs : ConvTileKind::rows;
     const int32_t ring_fits = rows ? padded_row_ring_rows(ph, pw) : 0;
-    const bool in_place = pointwise || (rows && rows_read_input_in_place(a, ph, pw) &&
+    const bool in_place = pointwise || (rows && rows_read_input_in_place(a, ph, pw, chunk, pair_d) &&
                                         !(ring_fits > 0 && channel_rows_alias(a.xd.h * a.xd.w, d.c_in_per_group())));
     const bool rows_outer = channels;
     const int32_t ring_rows = in_place ? 0 : ring_fits;
@@ -253,9 +255,15 @@ class FastConvKernel final : public OpKernel {
           job.slide_late = slide_late_;
         }
       }
-      job.row_chunk = row_chunk_;
-      job.row_chunks = (longest + row_chunk_ - 1) / row_chunk_;
+      job.pair_spacing = pair_d;
+      job.row_chunk = chunk;
+      job.row_chunks = (longest + chunk - 1) / chunk;
       int64_t scratch = row_scratch(job);
+      if (pair_d > 0) {
+        job.pair_copy_stride = pair_copy_stride(chunk, pair_d, isa_lanes(isa_));
+        job.pair_copy_offset = (scratch + 15) / 16 * 16;
+        scratch = job.pair_copy_offset + ph_taps_max(ph) * job.cig * job.pair_copy_stride;
+      }
       if (ring_rows > 0) {
         job.ring_rows = ring_rows;
         job.ring_offset = (scratch + 15) / 16 * 16;
@@ -343,9 +351,12 @@ class FastConvKernel final : public OpKernel {
   // One group: WinogradConv takes no other.
   bool use_winograd(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) {
     if (!winograd_ || (tile_ == ConvTileKind::pointwise && use_pointwise(a, ph, pw))) return false;
+    if (tile_ == ConvTileKind::row_pairs && pair_spacing(pw) > 0) return false;
     const double cost = winograd_->cost(ph, pw, a.xd, a.yd);
     if (tile_ == ConvTileKind::winograd) return cost < std::numeric_limits<double>::infinity();
-    const double direct = static_cast<double>(desc_.c_in * desc_.c_out) * ph.valid_taps() * pw.valid_taps();
+    // The row-pair form does three multiply-adds where the direct kernels do four.
+    const double direct = static_cast<double>(desc_.c_in * desc_.c_out) * ph.valid_taps() * pw.valid_taps() *
+                          (pair_spacing(pw) > 0 ? 0.75 : 1.0);
     return direct > cost;
   }
 
@@ -389,6 +400,7 @@ class FastConvKernel final : public OpKernel {
     if (tile_ == ConvTileKind::rows || tile_ == ConvTileKind::channels)
       return tile_ == ConvTileKind::channels || pw.in_step != 1;
     if (pw.in_step != 1) return true;
+    if (tile_ == ConvTileKind::row_pairs && pair_spacing(pw) > 0) return false;
     const double cog = static_cast<double>(desc_.c_out_per_group());
     const double channel_fill = cog / static_cast<double>(channels_.blocks * channels_.width);
     const int64_t lanes = isa_lanes(isa_);
@@ -565,6 +577,13 @@ class FastConvKernel final : public OpKernel {
     return std::max<int64_t>(1, (kAbout + tile / 2) / tile) * tile;
   }
 
+  // The most H taps of any H phase (the row-pair copy holds one input row per valid H tap).
+  static int64_t ph_taps_max(const AxisPlan& ph) {
+    int64_t most = 1;
+    for (const AxisPhase& p : ph.phases) most = std::max<int64_t>(most, p.tap_end - p.tap_begin);
+    return most;
+  }
+
   static int64_t row_scratch(const ConvJob& job) {
     const int64_t rows = job.blocks * job.block_width * job.w.num_phases * (job.row_chunk + 128);
     return rows + 16 + 3 * job.kh * job.kw * 2 + 64;
@@ -682,17 +701,35 @@ class FastConvKernel final : public OpKernel {
 
   // The row kernel can read the caller's input in place when no tap reads padding and no
   // vector reads past the end of a row's last tile (so never past the end of the tensor).
-  bool rows_read_input_in_place(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) const {
+  // `chunk`: phase outputs per item; `pair_d`: the row-pair form's spacing (0 without it), whose
+  // copy of the input reads no further than the row's end.
+  bool rows_read_input_in_place(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw, int64_t chunk,
+                                int64_t pair_d) const {
     if (ph.padded_len != a.xd.h || pw.padded_len != a.xd.w || pw.in_step != 1) return false;
+    if (pair_d > 0) return true;
     const int64_t lanes = isa_lanes(isa_);
     for (const AxisPhase& p : pw.phases) {
       if (p.count == 0) continue;
-      const int64_t chunks = (p.count + row_chunk_ - 1) / row_chunk_;
-      const int64_t last_end = (chunks - 1) * row_chunk_ + ((p.count - (chunks - 1) * row_chunk_ + lanes - 1) / lanes) * lanes;
+      const int64_t last_lo = (p.count - 1) / chunk * chunk;
+      const int64_t last_end = last_lo + (p.count - last_lo + lanes - 1) / lanes * lanes;
       for (int32_t j = p.tap_begin; j < p.tap_end; ++j)
         if (last_end - 1 + pw.taps[static_cast<size_t>(j)].off >= a.xd.w) return false;
     }
     return true;
+  }
+
+  // The row-pair form's spacing for this W axis, 0 where it does not apply: one phase (unit
+  // steps) of two taps at least a vector apart, on AVX-512 (the tile's 24 sums need its 32
+  // registers), a row at least two spacings long (else nothing pairs), unless a test forces
+  // plain row tiles.
+  int64_t pair_spacing(const AxisPlan& pw) const {
+    if (isa_ != Isa::avx512f || (tile_ != ConvTileKind::automatic && tile_ != ConvTileKind::row_pairs)) return 0;
+    if (pair_max_vectors(true, static_cast<int>(rows_.width)) == 0) return 0;
+    if (pw.phases.size() != 1 || pw.in_step != 1 || pw.out_step != 1) return 0;
+    const AxisPhase& p = pw.phases[0];
+    if (p.tap_end - p.tap_begin != 2) return 0;
+    const int64_t d = std::abs(pw.taps[static_cast<size_t>(p.tap_begin + 1)].off - pw.taps[static_cast<size_t>(p.tap_begin)].off);
+    return d >= isa_lanes(isa_) && p.count >= 2 * d ? d : 0;
   }
 
   template <class Fn>

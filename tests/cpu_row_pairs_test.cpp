@@ -1,0 +1,142 @@
+// The row kernel's Winograd F(2, 2) form for a W phase of two taps at least a vector apart
+// (cpu/kernels/conv_row_pairs.ipp; AVX-512 only): against the scalar reference at the direct
+// kernels' tolerance, over the geometry its blocks of 2d outputs meet (full blocks, a last block
+// with fewer pairs than d, with pairs that are not whole vectors, with fewer than a vector of
+// pairs, rows of one block only), the kernels it is chosen over, and which layers take it.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cpu_conv_case.hpp"
+
+namespace upconv::testing {
+namespace {
+
+using detail::cpu::ConvTileKind;
+using detail::cpu::Isa;
+
+// A WaveNet-style dilated conv: kernel 1 x 2, dilation d along W, no padding.
+ConvCase dilated_pair(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t d) {
+  ConvCase c;
+  c.transposed = false;
+  c.c_in = c_in;
+  c.c_out = c_out;
+  c.h = h;
+  c.w = w;
+  c.kh = 1;
+  c.kw = 2;
+  c.dw = d;
+  return c;
+}
+
+bool has_avx512() {
+  for (Isa isa : detail::cpu::available_isas())
+    if (isa == Isa::avx512f) return true;
+  return false;
+}
+
+// The kernel the last run of case c took on AVX-512 (one run at c's width), its result checked.
+ConvTileKind kernel_of(const ConvCase& c, ConvTileKind tile = ConvTileKind::automatic) {
+  std::vector<int64_t> floats;
+  std::vector<ConvTileKind> kernels;
+  const std::string err = check_one_kernel_over_widths(c, Isa::avx512f, {c.w}, floats, &kernels, tile);
+  EXPECT_TRUE(err.empty()) << err;
+  return kernels.empty() ? ConvTileKind::automatic : kernels.back();
+}
+
+// Output widths w - d around the block structure for d = 16, 20, 33, 64: whole blocks of 2d, a
+// last block of d + a vector and a bit (pairs not whole vectors), of d + less than a vector (its
+// first half left to row tiles), of less than d, and exactly 2d (one block). Output channels
+// that fill 8-row blocks, leave one short, and take 4-row blocks; 1 and 3 threads, which must
+// agree bit for bit.
+TEST(CpuRowPairs, MatchTheReferenceAroundTheirBlocks) {
+  if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
+  uint64_t seed = 4000;
+  for (int64_t d : {16, 20, 33, 64})
+    for (int64_t outputs : {4 * d, 3 * d + 21, 3 * d + 5, 2 * d + d / 2, 2 * d, 5 * d + 16})
+      for (int64_t co : {3, 8, 13}) {
+        ConvCase c = dilated_pair(6, co, 1, outputs + d, d);
+        c.seed = seed++;
+        EXPECT_EQ(kernel_of(c, ConvTileKind::row_pairs), ConvTileKind::row_pairs) << c.describe();
+        const ConvRun one = run_fast(c, Isa::avx512f, ConvTileKind::row_pairs, 1);
+        const ConvRun three = run_fast(c, Isa::avx512f, ConvTileKind::row_pairs, 3);
+        EXPECT_EQ(one.y, three.y) << c.describe();
+        for (int threads : {1, 3}) {
+          const std::string err = check_against_reference(c, Isa::avx512f, ConvTileKind::row_pairs, threads);
+          EXPECT_TRUE(err.empty()) << err;
+        }
+      }
+}
+
+// Rows longer than one item (whole blocks of 2d, about 256 outputs: the chunk boundaries are
+// block boundaries), several H taps with rows in the padding skipped, W padding (read through
+// the ring of padded rows, the copy reading zeros past the row's end), groups, batch, bias and
+// activations; a conv_transpose of W stride 1, whose W taps come in decreasing input offset.
+TEST(CpuRowPairs, TwoDimensionalGroupedPaddedAndTransposed) {
+  if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
+  ConvCase long_row = dilated_pair(5, 9, 2, 700, 24);
+  long_row.seed = 4100;
+  ConvCase two_d = dilated_pair(4, 8, 7, 90, 17);
+  two_d.kh = 3;
+  two_d.dh = 2;
+  two_d.pt = two_d.pb = 2;
+  two_d.pl = 3, two_d.pr = 5;
+  two_d.bias = true;
+  two_d.act = Activation::leaky_relu;
+  two_d.seed = 4101;
+  ConvCase grouped = dilated_pair(8, 16, 3, 150, 40);
+  grouped.groups = 2;
+  grouped.n = 2;
+  grouped.bias = true;
+  grouped.act = Activation::tanh;
+  grouped.seed = 4102;
+  ConvCase transposed = dilated_pair(6, 12, 2, 120, 16);
+  transposed.transposed = true;
+  transposed.pl = transposed.pr = 4;
+  transposed.seed = 4103;
+  for (const ConvCase& c : {long_row, two_d, grouped, transposed}) {
+    EXPECT_EQ(kernel_of(c, ConvTileKind::row_pairs), ConvTileKind::row_pairs) << c.describe();
+    for (int threads : {1, 2}) {
+      const std::string err = check_against_reference(c, Isa::avx512f, ConvTileKind::row_pairs, threads);
+      EXPECT_TRUE(err.empty()) << err;
+    }
+  }
+}
+
+// One kernel object over changing widths: every width sizes its own copy and blocks (and a
+// width too short to pair goes back to plain row tiles).
+TEST(CpuRowPairs, WidthsChangeBetweenRuns) {
+  if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
+  ConvCase c = dilated_pair(7, 8, 1, 200, 32);
+  c.bias = true;
+  std::vector<int64_t> floats;
+  std::vector<ConvTileKind> kernels;
+  const std::string err =
+      check_one_kernel_over_widths(c, Isa::avx512f, {200, 97, 600, 90, 200}, floats, &kernels, ConvTileKind::row_pairs);
+  EXPECT_TRUE(err.empty()) << err;
+  ASSERT_EQ(kernels.size(), 5u);
+  for (size_t k : {0, 1, 2, 4}) EXPECT_EQ(kernels[k], ConvTileKind::row_pairs) << k;
+  EXPECT_NE(kernels[3], ConvTileKind::row_pairs);  // 58 outputs: fewer than 2d
+}
+
+// The automatic choice takes it for WaveNet's layer shape and where its conditions hold, not with
+// taps closer than a vector, three W taps, a W stride, one or two output channels (row blocks
+// too narrow for its tiles), or when a test forces plain row tiles.
+TEST(CpuRowPairs, ChosenWhereTwoWTapsAreAVectorApart) {
+  if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
+  EXPECT_EQ(kernel_of(dilated_pair(64, 64, 1, 1000, 64)), ConvTileKind::row_pairs);
+  EXPECT_EQ(kernel_of(dilated_pair(16, 4, 1, 200, 16)), ConvTileKind::row_pairs);
+  EXPECT_NE(kernel_of(dilated_pair(16, 8, 1, 200, 8)), ConvTileKind::row_pairs);
+  ConvCase three = dilated_pair(16, 8, 1, 200, 16);
+  three.kw = 3;
+  EXPECT_NE(kernel_of(three), ConvTileKind::row_pairs);
+  ConvCase strided = dilated_pair(16, 8, 1, 200, 16);
+  strided.sw = 2;
+  EXPECT_NE(kernel_of(strided), ConvTileKind::row_pairs);
+  EXPECT_NE(kernel_of(dilated_pair(16, 2, 1, 200, 16)), ConvTileKind::row_pairs);
+  EXPECT_EQ(kernel_of(dilated_pair(16, 8, 1, 200, 16), ConvTileKind::rows), ConvTileKind::rows);
+}
+
+}  // namespace
+}  // namespace upconv::testing
