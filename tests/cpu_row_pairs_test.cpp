@@ -1,4 +1,4 @@
-// The row kernel's Winograd F(2, 2) form for a W phase of two taps at least a vector apart
+// The row kernel's Winograd F(2, 2) form for a W phase of two taps at least two vectors apart
 // (cpu/kernels/conv_row_pairs.ipp; AVX-512 only): against the scalar reference at the direct
 // kernels' tolerance, over the geometry its blocks of 2d outputs meet (full blocks, a last block
 // with fewer pairs than d, with pairs that are not whole vectors, with fewer than a vector of
@@ -45,7 +45,7 @@ ConvTileKind kernel_of(const ConvCase& c, ConvTileKind tile = ConvTileKind::auto
   return kernels.empty() ? ConvTileKind::automatic : kernels.back();
 }
 
-// Output widths w - d around the block structure for d = 16, 20, 33, 64: whole blocks of 2d, a
+// Output widths w - d around the block structure for d = 32, 33, 40, 64: whole blocks of 2d, a
 // last block of d + a vector and a bit (pairs not whole vectors), of d + less than a vector (its
 // first half left to row tiles), of less than d, and exactly 2d (one block). Output channels
 // that fill 8-row blocks, leave one short, and take 4-row blocks; 1 and 3 threads, which must
@@ -53,7 +53,7 @@ ConvTileKind kernel_of(const ConvCase& c, ConvTileKind tile = ConvTileKind::auto
 TEST(CpuRowPairs, MatchTheReferenceAroundTheirBlocks) {
   if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
   uint64_t seed = 4000;
-  for (int64_t d : {16, 20, 33, 64})
+  for (int64_t d : {32, 33, 40, 64})
     for (int64_t outputs : {4 * d, 3 * d + 21, 3 * d + 5, 2 * d + d / 2, 2 * d, 5 * d + 16})
       for (int64_t co : {3, 8, 13}) {
         ConvCase c = dilated_pair(6, co, 1, outputs + d, d);
@@ -75,9 +75,9 @@ TEST(CpuRowPairs, MatchTheReferenceAroundTheirBlocks) {
 // activations; a conv_transpose of W stride 1, whose W taps come in decreasing input offset.
 TEST(CpuRowPairs, TwoDimensionalGroupedPaddedAndTransposed) {
   if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
-  ConvCase long_row = dilated_pair(5, 9, 2, 700, 24);
+  ConvCase long_row = dilated_pair(5, 9, 2, 700, 48);
   long_row.seed = 4100;
-  ConvCase two_d = dilated_pair(4, 8, 7, 90, 17);
+  ConvCase two_d = dilated_pair(4, 8, 7, 150, 35);
   two_d.kh = 3;
   two_d.dh = 2;
   two_d.pt = two_d.pb = 2;
@@ -91,7 +91,7 @@ TEST(CpuRowPairs, TwoDimensionalGroupedPaddedAndTransposed) {
   grouped.bias = true;
   grouped.act = Activation::tanh;
   grouped.seed = 4102;
-  ConvCase transposed = dilated_pair(6, 12, 2, 120, 16);
+  ConvCase transposed = dilated_pair(6, 12, 2, 120, 32);
   transposed.transposed = true;
   transposed.pl = transposed.pr = 4;
   transposed.seed = 4103;
@@ -121,21 +121,22 @@ TEST(CpuRowPairs, WidthsChangeBetweenRuns) {
 }
 
 // The automatic choice takes it for WaveNet's layer shape and where its conditions hold, not with
-// taps closer than a vector, three W taps, a W stride, one or two output channels (row blocks
-// too narrow for its tiles), or when a test forces plain row tiles.
-TEST(CpuRowPairs, ChosenWhereTwoWTapsAreAVectorApart) {
+// taps closer than two vectors, a row shorter than 2d, three W taps, a W stride, one or two
+// output channels (row blocks too narrow for its tiles), or when a test forces plain row tiles.
+TEST(CpuRowPairs, ChosenWhereTwoWTapsAreTwoVectorsApart) {
   if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
   EXPECT_EQ(kernel_of(dilated_pair(64, 64, 1, 1000, 64)), ConvTileKind::row_pairs);
-  EXPECT_EQ(kernel_of(dilated_pair(16, 4, 1, 200, 16)), ConvTileKind::row_pairs);
-  EXPECT_NE(kernel_of(dilated_pair(16, 8, 1, 200, 8)), ConvTileKind::row_pairs);
-  ConvCase three = dilated_pair(16, 8, 1, 200, 16);
+  EXPECT_EQ(kernel_of(dilated_pair(16, 4, 1, 200, 32)), ConvTileKind::row_pairs);
+  EXPECT_NE(kernel_of(dilated_pair(16, 8, 1, 200, 31)), ConvTileKind::row_pairs);
+  EXPECT_NE(kernel_of(dilated_pair(16, 8, 1, 100, 40)), ConvTileKind::row_pairs);  // 60 outputs < 2d
+  ConvCase three = dilated_pair(16, 8, 1, 200, 32);
   three.kw = 3;
   EXPECT_NE(kernel_of(three), ConvTileKind::row_pairs);
-  ConvCase strided = dilated_pair(16, 8, 1, 200, 16);
+  ConvCase strided = dilated_pair(16, 8, 1, 200, 32);
   strided.sw = 2;
   EXPECT_NE(kernel_of(strided), ConvTileKind::row_pairs);
-  EXPECT_NE(kernel_of(dilated_pair(16, 2, 1, 200, 16)), ConvTileKind::row_pairs);
-  EXPECT_EQ(kernel_of(dilated_pair(16, 8, 1, 200, 16), ConvTileKind::rows), ConvTileKind::rows);
+  EXPECT_NE(kernel_of(dilated_pair(16, 2, 1, 200, 32)), ConvTileKind::row_pairs);
+  EXPECT_EQ(kernel_of(dilated_pair(16, 8, 1, 200, 32), ConvTileKind::rows), ConvTileKind::rows);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 //    phase row; weights broadcast, input vectors loaded straight from the padded row (padded by
 //    each thread into a small ring of rows, see PaddedRowRing, or read from the caller's input
 //    when nothing needs padding). The phase rows of one output row are then interleaved on
-//    store with bias and activation. A W phase of two taps d >= a vector apart takes the row-pair
+//    store with bias and activation. A W phase of two taps d >= two vectors apart takes the row-pair
 //    tiles instead (conv_row_pairs.ipp): outputs x and x + d in three channel sums, not four.
 //  - Channel kernel: a register tile of M output positions x V vectors of output channels;
 //    the positions' input values (only valid taps) are broadcast from the padded input (tiles

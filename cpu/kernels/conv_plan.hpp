@@ -6,7 +6,7 @@
 // Winograd form (winograd_plan.hpp) where its estimated cost is lower. Layers whose every phase
 // is one tap on its own input position (kernel = stride, no padding; 1x1 convs) take the
 // pointwise kernel: channel GEMMs over panels of the whole input plane. On AVX-512 the row kernel
-// runs a W phase of two taps a vector or more apart (WaveNet's dilated convs) two outputs at a
+// runs a W phase of two taps two vectors or more apart (WaveNet's dilated convs) two outputs at a
 // time by Winograd F(2, 2) (conv_row_pairs.ipp).
 #pragma once
 
@@ -25,7 +25,7 @@ namespace upconv::detail::cpu {
 /// automatically); automatic picks it where its estimated cost is below the direct kernels'.
 /// `pointwise` applies where every phase has one tap reading its own input position (others pick
 /// automatically); automatic picks it there. `row_pairs` is the row kernel with its Winograd
-/// F(2, 2) tiles where a run's W axis is one phase of two taps at least a vector apart (AVX-512;
+/// F(2, 2) tiles where a run's W axis is one phase of two taps at least two vectors apart (AVX-512;
 /// others pick automatically); automatic takes them wherever it takes the row kernel there, and
 /// `rows` never does.
 enum class ConvTileKind { automatic, rows, channels, depthwise, winograd, pointwise, row_pairs };

@@ -1,5 +1,5 @@
 // Internal, included by conv_kernels.ipp only (inside its anonymous namespace, after the row
-// tiles): the row kernel's form for a W phase of two taps d >= one vector apart (WaveNet's
+// tiles): the row kernel's form for a W phase of two taps d >= two vectors apart (WaveNet's
 // dilated causal convs: kernel 2, dilation d).
 //
 // Outputs x and x + d share an input column: with a = in[x], b = in[x + d], c = in[x + 2d] and
