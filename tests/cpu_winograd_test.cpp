@@ -4,10 +4,13 @@
 // rounding, see kWinogradRounding).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu/kernels/winograd_matrices.hpp"
@@ -172,6 +175,73 @@ TEST(WinogradConv, KernelsSharingAWorkspaceNeedNothingFromItsContents) {
         EXPECT_TRUE(err.empty()) << err;
       }
     EXPECT_EQ(workspace->floats(), held) << "the cases fit the first buffers: none was replaced";
+  }
+}
+
+// Kernels of one context may run at the same time from threads of the caller's (each plan
+// with its own pool here, so that nothing else serialises their runs): the workspace they share
+// is held for a whole run. Two kernels of other shapes, each run over and over from its own
+// thread, must give exactly what each gave alone (without the workspace's lock, the first
+// mismatch came within a few runs).
+TEST(WinogradConv, KernelsSharingAWorkspaceRunConcurrently) {
+  using detail::cpu::ConvWorkspace;
+  ConvCase first = conv_case(32, 40, 24, 30, 3, 3);
+  first.dh = first.dw = 2;
+  first.pt = first.pl = first.pb = first.pr = 2;
+  first.seed = 600;
+  ConvCase second = conv_case(24, 16, 20, 20, 4, 4);
+  second.transposed = true;
+  second.sh = second.sw = 2;
+  second.pt = second.pl = second.pb = second.pr = 1;
+  second.seed = 601;
+  for (Isa isa : detail::cpu::available_isas()) {
+    auto workspace = std::make_shared<ConvWorkspace>();
+    struct Runner {
+      std::unique_ptr<WinogradConv> conv;
+      std::vector<float> x, w, alone, got;
+      detail::OpArgs args;
+      detail::cpu::AxisPlan ph, pw;
+      int mismatches = 0;
+    };
+    std::vector<Runner> runners(2);
+    for (int k = 0; k < 2; ++k) {
+      const ConvCase& c = k == 0 ? first : second;
+      const detail::ConvDesc d = c.desc();
+      Runner& r = runners[static_cast<size_t>(k)];
+      std::mt19937_64 rng(c.seed);
+      std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+      for (int64_t i = 0; i < d.weight_count(); ++i) r.w.push_back(u(rng));
+      for (int64_t i = 0; i < c.input_dims().count(); ++i) r.x.push_back(u(rng));
+      r.conv = std::make_unique<WinogradConv>(d, WinogradConv::caller_weights(d, r.w.data()), nullptr, isa,
+                                              std::make_shared<detail::ThreadPool>(1), workspace);
+      r.args.x = r.x.data();
+      r.args.xd = c.input_dims();
+      ASSERT_TRUE(c.output_dims(r.args.yd));
+      r.ph = detail::cpu::make_axis_plan({d.transposed, d.kh, d.stride_h, d.dil_h, d.pad_top}, c.h, r.args.yd.h);
+      r.pw = detail::cpu::make_axis_plan({d.transposed, d.kw, d.stride_w, d.dil_w, d.pad_left}, c.w, r.args.yd.w);
+      ASSERT_LT(r.conv->cost(r.ph, r.pw, r.args.xd, r.args.yd), std::numeric_limits<double>::infinity());
+      r.alone.assign(static_cast<size_t>(r.args.yd.count()), 0.0f);
+      r.args.y = r.alone.data();
+      r.conv->run(r.args, r.ph, r.pw);
+      r.got.assign(r.alone.size(), 0.0f);
+      r.args.y = r.got.data();
+    }
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (Runner& r : runners)
+      threads.emplace_back([&ready, &r] {
+        ready.fetch_add(1);
+        while (ready.load() < 2) {
+        }
+        for (int run = 0; run < 40; ++run) {
+          std::fill(r.got.begin(), r.got.end(), std::nanf(""));
+          r.conv->run(r.args, r.ph, r.pw);
+          if (r.got != r.alone) ++r.mismatches;
+        }
+      });
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(runners[0].mismatches, 0) << detail::cpu::isa_name(isa);
+    EXPECT_EQ(runners[1].mismatches, 0) << detail::cpu::isa_name(isa);
   }
 }
 
