@@ -5,6 +5,7 @@
 // pairs, rows of one block only), the kernels it is chosen over, and which layers take it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -122,7 +123,8 @@ TEST(CpuRowPairs, WidthsChangeBetweenRuns) {
 
 // The automatic choice takes it for WaveNet's layer shape and where its conditions hold, not with
 // taps closer than two vectors, a row shorter than 2d, three W taps, a W stride, one or two
-// output channels (row blocks too narrow for its tiles), or when a test forces plain row tiles.
+// output channels (row blocks too narrow for its tiles), when a test forces plain row tiles, or
+// when the environment asks for the direct form.
 TEST(CpuRowPairs, ChosenWhereTwoWTapsAreTwoVectorsApart) {
   if (!has_avx512()) GTEST_SKIP() << "the row-pair form is AVX-512 only";
   EXPECT_EQ(kernel_of(dilated_pair(64, 64, 1, 1000, 64)), ConvTileKind::row_pairs);
@@ -137,6 +139,11 @@ TEST(CpuRowPairs, ChosenWhereTwoWTapsAreTwoVectorsApart) {
   EXPECT_NE(kernel_of(strided), ConvTileKind::row_pairs);
   EXPECT_NE(kernel_of(dilated_pair(16, 2, 1, 200, 32)), ConvTileKind::row_pairs);
   EXPECT_EQ(kernel_of(dilated_pair(16, 8, 1, 200, 32), ConvTileKind::rows), ConvTileKind::rows);
+  // UPCONV_CPU_WINOGRAD=0 (read when the kernel is created) keeps the direct form's rounding.
+  ::setenv("UPCONV_CPU_WINOGRAD", "0", 1);
+  const ConvTileKind direct = kernel_of(dilated_pair(64, 64, 1, 1000, 64));
+  ::unsetenv("UPCONV_CPU_WINOGRAD");
+  EXPECT_EQ(direct, ConvTileKind::rows);
 }
 
 }  // namespace

@@ -109,7 +109,8 @@ class FastConvKernel final : public OpKernel {
     PackedWeights& first = (!d.transposed && d.stride_w > 1) ? channels_ : rows_;
     first = pack_weights(d, weight, bias, first.width);
     const bool direct_forced = tile == ConvTileKind::rows || tile == ConvTileKind::channels;
-    if (!direct_forced && winograd_allowed() && WinogradConv::supports(d))
+    pairs_allowed_ = winograd_allowed();
+    if (!direct_forced && pairs_allowed_ && WinogradConv::supports(d))
       winograd_ = std::make_unique<WinogradConv>(
           d, [this](int64_t co, int64_t ci, int64_t t) { return packed_weight(co, ci, t); }, bias, isa_, pool_,
           std::move(workspace));
@@ -723,9 +724,10 @@ class FastConvKernel final : public OpKernel {
   // 16, 1-vector tiles only, a 64-channel layer ran 4% slower than plain row tiles, d = 32 15%
   // faster), on AVX-512 (the tile's 24 sums need its 32 registers), with row blocks of 4 or 8
   // output channels, a row at least two spacings long (else nothing pairs), unless a test forces
-  // plain row tiles.
+  // plain row tiles or UPCONV_CPU_WINOGRAD=0 keeps the direct form.
   int64_t pair_spacing(const AxisPlan& pw) const {
     if (isa_ != Isa::avx512f || (tile_ != ConvTileKind::automatic && tile_ != ConvTileKind::row_pairs)) return 0;
+    if (!pairs_allowed_) return 0;  // UPCONV_CPU_WINOGRAD=0: its rounding differs from the direct form's
     if (pair_max_vectors(true, static_cast<int>(rows_.width)) == 0) return 0;
     if (pw.phases.size() != 1 || pw.in_step != 1 || pw.out_step != 1) return 0;
     const AxisPhase& p = pw.phases[0];
@@ -768,6 +770,7 @@ class FastConvKernel final : public OpKernel {
   ConvTileKind tile_;
   PackedWeights rows_, channels_;
   int64_t row_chunk_ = 256;  // see row_chunk_for
+  bool pairs_allowed_ = true;  // the row-pair form (UPCONV_CPU_WINOGRAD unset or not 0 at creation)
   ConvTileKind last_kernel_ = ConvTileKind::automatic;  // the kernel of the last run (none yet)
   std::unique_ptr<WinogradConv> winograd_;  // where it supports the layer
   std::vector<float> wmerge_;  // merged-phase weights of the current geometry (see plan_merged_phases)
