@@ -80,6 +80,18 @@ std::string ConvCase::describe() const {
   return s.str();
 }
 
+ConvCase conv_case(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t kh, int64_t kw) {
+  ConvCase c;
+  c.transposed = false;
+  c.c_in = c_in;
+  c.c_out = c_out;
+  c.h = h;
+  c.w = w;
+  c.kh = kh;
+  c.kw = kw;
+  return c;
+}
+
 ConvCase random_conv_case(uint64_t seed, bool transposed) {
   std::mt19937_64 rng(seed * 7919 + (transposed ? 1 : 0));
   auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };

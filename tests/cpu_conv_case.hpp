@@ -30,6 +30,9 @@ struct ConvCase {
   std::string describe() const;
 };
 
+/// A conv (not transposed) of stride 1, no dilation or padding, one group: the rest set by hand.
+ConvCase conv_case(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t kh, int64_t kw);
+
 /// A random valid case (small sizes) from `seed`.
 ConvCase random_conv_case(uint64_t seed, bool transposed);
 

@@ -19,14 +19,7 @@ using detail::cpu::Isa;
 
 // A WaveNet-style dilated conv: kernel 1 x 2, dilation d along W, no padding.
 ConvCase dilated_pair(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t d) {
-  ConvCase c;
-  c.transposed = false;
-  c.c_in = c_in;
-  c.c_out = c_out;
-  c.h = h;
-  c.w = w;
-  c.kh = 1;
-  c.kw = 2;
+  ConvCase c = conv_case(c_in, c_out, h, w, 1, 2);
   c.dw = d;
   return c;
 }

@@ -60,18 +60,6 @@ TEST(WinogradMatrices, OneOutputIsTheIdentityForm) {
   EXPECT_EQ(f.bt, (std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0, 1}));
 }
 
-ConvCase conv_case(int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t kh, int64_t kw) {
-  ConvCase c;
-  c.transposed = false;
-  c.c_in = c_in;
-  c.c_out = c_out;
-  c.h = h;
-  c.w = w;
-  c.kh = kh;
-  c.kw = kw;
-  return c;
-}
-
 std::vector<ConvCase> cases() {
   std::vector<ConvCase> v;
   ConvCase aspp = conv_case(20, 35, 13, 17, 3, 3);  // aspp_d12 in small: dilated, padded by the dilation
