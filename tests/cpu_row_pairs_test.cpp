@@ -115,7 +115,8 @@ TEST(CpuRowPairs, WidthsChangeBetweenRuns) {
 }
 
 // The automatic choice takes it for WaveNet's layer shape and where its conditions hold, not with
-// taps closer than two vectors, a row shorter than 2d, three W taps, a W stride, one or two
+// taps closer than two vectors, a row shorter than 2d, items whose scratch would pass 8 MB,
+// three W taps, a W stride, one or two
 // output channels (row blocks too narrow for its tiles), when a test forces plain row tiles, or
 // when the environment asks for the direct form.
 TEST(CpuRowPairs, ChosenWhereTwoWTapsAreTwoVectorsApart) {
@@ -131,6 +132,10 @@ TEST(CpuRowPairs, ChosenWhereTwoWTapsAreTwoVectorsApart) {
   strided.sw = 2;
   EXPECT_NE(kernel_of(strided), ConvTileKind::row_pairs);
   EXPECT_NE(kernel_of(dilated_pair(16, 2, 1, 200, 32)), ConvTileKind::row_pairs);
+  // Items of whole blocks of 2d would need more than 8 MB of scratch per thread: 512 channels
+  // at d = 2048 (a 4096-output item, a 6192-float copy row per channel); 64 channels do not.
+  EXPECT_EQ(kernel_of(dilated_pair(64, 8, 1, 6200, 2048)), ConvTileKind::row_pairs);
+  EXPECT_NE(kernel_of(dilated_pair(512, 8, 1, 6200, 2048)), ConvTileKind::row_pairs);
   EXPECT_EQ(kernel_of(dilated_pair(16, 8, 1, 200, 32), ConvTileKind::rows), ConvTileKind::rows);
   // UPCONV_CPU_WINOGRAD=0 (read when the kernel is created) keeps the direct form's rounding.
   ::setenv("UPCONV_CPU_WINOGRAD", "0", 1);

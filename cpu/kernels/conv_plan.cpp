@@ -733,7 +733,16 @@ class FastConvKernel final : public OpKernel {
     const AxisPhase& p = pw.phases[0];
     if (p.tap_end - p.tap_begin != 2) return 0;
     const int64_t d = std::abs(pw.taps[static_cast<size_t>(p.tap_begin + 1)].off - pw.taps[static_cast<size_t>(p.tap_begin)].off);
-    return d >= 2 * isa_lanes(isa_) && p.count >= 2 * d ? d : 0;
+    const int64_t lanes = isa_lanes(isa_);
+    if (d < 2 * lanes || p.count < 2 * d) return 0;
+    // An item spans whole blocks of 2d outputs, so its scratch (the input copy and the phase
+    // rows) grows with d: within 8 MB per thread (wavenet_d64's: 0.2 MB; 512 channels at d = 2048
+    // would take 13 MB), else the plain row tiles' fixed items.
+    constexpr int64_t kMaxScratchFloats = int64_t{2} << 20;
+    const int64_t chunk = pair_row_chunk(d);
+    const int64_t floats = desc_.kh * desc_.c_in_per_group() * pair_copy_stride(chunk, d, lanes) +
+                           rows_.blocks * rows_.width * (chunk + 128);
+    return floats <= kMaxScratchFloats ? d : 0;
   }
 
   template <class Fn>
