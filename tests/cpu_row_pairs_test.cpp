@@ -74,7 +74,7 @@ TEST(CpuRowPairs, TwoDimensionalGroupedPaddedAndTransposed) {
   ConvCase two_d = dilated_pair(4, 8, 7, 150, 35);
   two_d.kh = 3;
   two_d.dh = 2;
-  two_d.pt = two_d.pb = 2;
+  two_d.pt = 5, two_d.pb = 2;  // output row 0 reads padding only
   two_d.pl = 3, two_d.pr = 5;
   two_d.bias = true;
   two_d.act = Activation::leaky_relu;
