@@ -142,12 +142,11 @@ constexpr int merged_max_phases = 4;
 /// (V + 1 registers) and P x V accumulators fit in 32 registers.
 constexpr int slide_vectors(int phases) { return phases == 2 ? 8 : phases == 3 ? 6 : 5; }
 constexpr int slide_max_taps = 4;
-/// Row-pair tile (AVX-512 only): output-channel rows per tile for a row-kernel block of `rows`
-/// (4 or 8; smaller blocks do not take the form), and vectors of first-half positions per tile;
+/// Row-pair tile (AVX-512 only): output-channel rows per tile (row-kernel blocks of 4 or 8 rows
+/// take the form, in one or two tiles), and vectors of first-half positions per tile at most;
 /// 3 x 4 x 2 sums, 6 input vectors and two weights fill the 32 registers. (Measured on Zen 5
 /// with the input in L1: 8 x 1 tiles ran 5% slower, 4 x 1 15%, 2 x 2 and 1 x 4 far slower.)
-constexpr int pair_rows(int rows) { return rows < 4 ? rows : 4; }
-constexpr int pair_max_vectors(bool wide, int rows) { return wide && rows >= 4 ? 2 : 0; }
+constexpr int pair_tile_rows = 4, pair_tile_vectors = 2;
 /// Floats per channel row of the row-pair form's input copy for items of `chunk` outputs: the
 /// chunk, the spacing and a vector, rounded up to an odd number of 64-byte lines (so that the
 /// rows spread over every L1 set).
@@ -162,9 +161,9 @@ constexpr int64_t pair_copy_stride(int64_t chunk, int64_t d, int64_t lanes) {
 struct PairBlock {
   int64_t pairs, direct_begin, direct_end;
   constexpr PairBlock(int64_t b, int64_t q_hi, int64_t d, int64_t lanes)
-      : pairs(q_hi - b > d && q_hi - b - d >= lanes ? (q_hi - b < 2 * d ? q_hi - b - d : d) : 0),
+      : pairs(q_hi - b - d < d ? (q_hi - b - d >= lanes ? q_hi - b - d : 0) : d),
         direct_begin(b + pairs),
-        direct_end(pairs > 0 ? b + d : (q_hi - b < 2 * d ? q_hi : b + 2 * d)) {}
+        direct_end(pairs > 0 ? b + d : q_hi) {}  // no pairs: a last block shorter than 2d
 };
 /// Row-pair phase outputs per item: whole blocks of 2d, about 256.
 constexpr int64_t pair_row_chunk(int64_t d) {

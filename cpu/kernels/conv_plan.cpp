@@ -151,7 +151,7 @@ class FastConvKernel final : public OpKernel {
     last_kernel_ = depthwise ? ConvTileKind::depthwise : pointwise ? ConvTileKind::pointwise
                  : channels  ? ConvTileKind::channels  : pair_d > 0 ? ConvTileKind::row_pairs : ConvTileKind::rows;
     const int32_t ring_fits = rows ? padded_row_ring_rows(ph, pw) : 0;
-    const bool in_place = pointwise || (rows && rows_read_input_in_place(a, ph, pw, chunk, pair_d) &&
+    const bool in_place = pointwise || (rows && rows_read_input_in_place(a, ph, pw, pair_d) &&
                                         !(ring_fits > 0 && channel_rows_alias(a.xd.h * a.xd.w, d.c_in_per_group())));
     const bool rows_outer = channels;
     const int32_t ring_rows = in_place ? 0 : ring_fits;
@@ -263,7 +263,7 @@ class FastConvKernel final : public OpKernel {
       if (pair_d > 0) {
         job.pair_copy_stride = pair_copy_stride(chunk, pair_d, isa_lanes(isa_));
         job.pair_copy_offset = (scratch + 15) / 16 * 16;
-        scratch = job.pair_copy_offset + ph_taps_max(ph) * job.cig * job.pair_copy_stride;
+        scratch = job.pair_copy_offset + pair_copy_floats(ph_taps_max(ph), pair_d);
       }
       if (ring_rows > 0) {
         job.ring_rows = ring_rows;
@@ -352,12 +352,13 @@ class FastConvKernel final : public OpKernel {
   // One group: WinogradConv takes no other.
   bool use_winograd(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw) {
     if (!winograd_ || (tile_ == ConvTileKind::pointwise && use_pointwise(a, ph, pw))) return false;
-    if (tile_ == ConvTileKind::row_pairs && pair_spacing(pw) > 0) return false;
+    const bool pairs = pair_spacing(pw) > 0;
+    if (tile_ == ConvTileKind::row_pairs && pairs) return false;
     const double cost = winograd_->cost(ph, pw, a.xd, a.yd);
     if (tile_ == ConvTileKind::winograd) return cost < std::numeric_limits<double>::infinity();
     // The row-pair form does three multiply-adds where the direct kernels do four.
     const double direct = static_cast<double>(desc_.c_in * desc_.c_out) * ph.valid_taps() * pw.valid_taps() *
-                          (pair_spacing(pw) > 0 ? 0.75 : 1.0);
+                          (pairs ? 0.75 : 1.0);
     return direct > cost;
   }
 
@@ -702,16 +703,15 @@ class FastConvKernel final : public OpKernel {
 
   // The row kernel can read the caller's input in place when no tap reads padding and no
   // vector reads past the end of a row's last tile (so never past the end of the tensor).
-  // `chunk`: phase outputs per item; `pair_d`: the row-pair form's spacing (0 without it), whose
-  // copy of the input reads no further than the row's end.
-  bool rows_read_input_in_place(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw, int64_t chunk,
-                                int64_t pair_d) const {
+  // `pair_d`: the row-pair form's spacing (0 without it), whose copy of the input reads no
+  // further than the row's end.
+  bool rows_read_input_in_place(const OpArgs& a, const AxisPlan& ph, const AxisPlan& pw, int64_t pair_d) const {
     if (ph.padded_len != a.xd.h || pw.padded_len != a.xd.w || pw.in_step != 1) return false;
     if (pair_d > 0) return true;
     const int64_t lanes = isa_lanes(isa_);
     for (const AxisPhase& p : pw.phases) {
       if (p.count == 0) continue;
-      const int64_t last_lo = (p.count - 1) / chunk * chunk;
+      const int64_t last_lo = (p.count - 1) / row_chunk_ * row_chunk_;
       const int64_t last_end = last_lo + (p.count - last_lo + lanes - 1) / lanes * lanes;
       for (int32_t j = p.tap_begin; j < p.tap_end; ++j)
         if (last_end - 1 + pw.taps[static_cast<size_t>(j)].off >= a.xd.w) return false;
@@ -728,7 +728,7 @@ class FastConvKernel final : public OpKernel {
   int64_t pair_spacing(const AxisPlan& pw) const {
     if (isa_ != Isa::avx512f || (tile_ != ConvTileKind::automatic && tile_ != ConvTileKind::row_pairs)) return 0;
     if (!pairs_allowed_) return 0;  // UPCONV_CPU_WINOGRAD=0: its rounding differs from the direct form's
-    if (pair_max_vectors(true, static_cast<int>(rows_.width)) == 0) return 0;
+    if (rows_.width < pair_tile_rows) return 0;
     if (pw.phases.size() != 1 || pw.in_step != 1 || pw.out_step != 1) return 0;
     const AxisPhase& p = pw.phases[0];
     if (p.tap_end - p.tap_begin != 2) return 0;
@@ -739,10 +739,13 @@ class FastConvKernel final : public OpKernel {
     // rows) grows with d: within 8 MB per thread (wavenet_d64's: 0.2 MB; 512 channels at d = 2048
     // would take 13 MB), else the plain row tiles' fixed items.
     constexpr int64_t kMaxScratchFloats = int64_t{2} << 20;
-    const int64_t chunk = pair_row_chunk(d);
-    const int64_t floats = desc_.kh * desc_.c_in_per_group() * pair_copy_stride(chunk, d, lanes) +
-                           rows_.blocks * rows_.width * (chunk + 128);
+    const int64_t floats = pair_copy_floats(desc_.kh, d) + rows_.blocks * rows_.width * (pair_row_chunk(d) + 128);
     return floats <= kMaxScratchFloats ? d : 0;
+  }
+
+  // Floats of the row-pair form's input copy for spacing d and `h_taps` H taps (see ConvJob).
+  int64_t pair_copy_floats(int64_t h_taps, int64_t d) const {
+    return h_taps * desc_.c_in_per_group() * pair_copy_stride(pair_row_chunk(d), d, isa_lanes(isa_));
   }
 
   template <class Fn>

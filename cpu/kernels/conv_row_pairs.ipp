@@ -82,11 +82,11 @@ using PairTileFn = void (*)(const float* const*, const float*, const int64_t*, i
 template <class Arch, int W, int... Vs>
 PairTileFn pick_pair_tile(int v, std::integer_sequence<int, Vs...>) {
   PairTileFn fn = nullptr;
-  ((fn = (v == Vs + 1 ? &row_pair_tile<Arch, W, pair_rows(W), Vs + 1> : fn)), ...);
+  ((fn = (v == Vs + 1 ? &row_pair_tile<Arch, W, pair_tile_rows, Vs + 1> : fn)), ...);
   return fn;
 }
 
-/// The tile of pair_rows(block_width) rows and `vectors` vectors (at most pair_max_vectors); null
+/// The tile of pair_tile_rows rows and `vectors` vectors (at most pair_tile_vectors); null
 /// where the ISA or the block width has none (the planner never asks there).
 template <class Arch>
 PairTileFn pair_tile_for(int block_width, int vectors) {
@@ -95,8 +95,8 @@ PairTileFn pair_tile_for(int block_width, int vectors) {
     return nullptr;
   } else {
     switch (block_width) {
-      case 4: return pick_pair_tile<Arch, 4>(vectors, std::make_integer_sequence<int, pair_max_vectors(wide, 4)>{});
-      case 8: return pick_pair_tile<Arch, 8>(vectors, std::make_integer_sequence<int, pair_max_vectors(wide, 8)>{});
+      case 4: return pick_pair_tile<Arch, 4>(vectors, std::make_integer_sequence<int, pair_tile_vectors>{});
+      case 8: return pick_pair_tile<Arch, 8>(vectors, std::make_integer_sequence<int, pair_tile_vectors>{});
       default: return nullptr;
     }
   }
@@ -115,7 +115,7 @@ void row_pair_chunk(const ConvJob& job, const float** x_tap, int64_t* w_off, int
   using B = xsimd::batch<float, Arch>;
   constexpr int L = B::size;
   constexpr bool wide = L == 16;
-  const int R = static_cast<int>(job.block_width), P = pair_rows(R);
+  const int R = static_cast<int>(job.block_width), P = pair_tile_rows;
   const int64_t d = job.pair_spacing, hrows = taps / 2;
   // Lower input offset first in each H tap's pair.
   for (int k = 0; k + 1 < taps; k += 2)
@@ -150,7 +150,7 @@ void row_pair_chunk(const ConvJob& job, const float** x_tap, int64_t* w_off, int
   }
   x_plane = stride;
 
-  const int max_rv = row_max_vectors(wide, R), max_pv = pair_max_vectors(wide, R);
+  const int max_rv = row_max_vectors(wide, R), max_pv = pair_tile_vectors;
   const float* bias = job.bpack + g * job.blocks * R;
   auto output_row = [&](int64_t c) { return job.y + ((n * job.c_out + g * job.cog + c) * job.y_h + oh) * job.y_w; };
   auto pair_tile = [&](int v, int64_t q0) {
